@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "hijack_sockopt",
+      "sources": ["native/sockopt.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-Wall", "-Wextra"] }
+    }
+  ]
+}
