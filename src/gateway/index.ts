@@ -1,1 +1,64 @@
-export {};
+/**
+ * The gateway layer: `createGateway(options)` (the engine behind `hijack gateway`), its
+ * events, and the policy, identity and option types it is configured with.
+ *
+ * @module
+ */
+export {
+  createGateway,
+  DEFAULT_TIMEOUTS,
+  DOCKER_RAW_STREAM_PATHS,
+  type Gateway,
+  type CreateGatewayOptions,
+  type GatewayCloseOptions,
+} from './server.js';
+export type {
+  GatewayEvents,
+  GatewayRequestEvent,
+  GatewayTakeoverEvent,
+  GatewayClientErrorEvent,
+  GatewayAddress,
+  TakeoverEnd,
+} from './forward/events.js';
+export {
+  DEFAULT_UPSTREAM,
+  parseUpstream,
+  type UpstreamTarget,
+  type UpstreamTlsOptions,
+} from './forward/upstream.js';
+export { stripHopByHop, upgradeType } from './forward/hop-by-hop.js';
+export {
+  compilePolicy,
+  checkFraming,
+  normalizeTarget,
+  parseRule,
+  type Policy,
+} from './policy/index.js';
+export {
+  createAuthenticator,
+  connectionFacts,
+  loadTokens,
+  type Authenticator,
+} from './identity/index.js';
+export type {
+  GatewayOptions,
+  GatewayTimeouts,
+  Endpoint,
+  Rule,
+  RuleEffect,
+  RuleBlock,
+  QueryConstraint,
+  IdentityMatcher,
+  PolicySpec,
+  PolicyRequest,
+  PolicyDecision,
+  DenyDecision,
+  DenyReason,
+  ClientIdentity,
+  ClientTransport,
+  ConnectionFacts,
+  AuthOptions,
+  TokenEntry,
+  ForwardProxyOptions,
+  LogLevel,
+} from './types.js';

@@ -1,0 +1,114 @@
+/**
+ * CONNECT tunnels (forward-proxy mode): dial the allowed `host:port`, take the client
+ * connection over, answer `200 Connection Established`, and splice; bytes the client
+ * sent right behind its CONNECT head go to the target first.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import net from 'node:net';
+import { HijackError } from '../../errors.js';
+import { hijack } from '../../server/index.js';
+import { splice } from '../../stream/splice.js';
+import type { SpliceResult } from '../../stream/splice.js';
+import { replyError } from './reply.js';
+
+/** What a tunnel came to. */
+export interface TunnelOutcome {
+  status: number;
+  splice?: SpliceResult;
+  error?: Error;
+}
+
+/** Splits `host:port` / `[v6]:port`; undefined when it is not one. */
+export function parseAuthority(authority: string): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]/\s]+):([0-9]{1,5})$/.exec(authority);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** Settings of {@link forwardConnect}. */
+export interface TunnelSettings {
+  connectTimeout: number;
+  streamTimeout: number;
+  signal: AbortSignal;
+  onSplice?: (client: net.Socket, target: net.Socket, status: number) => void;
+}
+
+/** Opens the tunnel for an allowed CONNECT request. Resolves when it is over; never rejects. */
+export async function forwardConnect(
+  req: IncomingMessage,
+  res: ServerResponse,
+  s: TunnelSettings,
+): Promise<TunnelOutcome> {
+  const where = parseAuthority(req.url ?? '');
+  if (!where) {
+    replyError(
+      res,
+      400,
+      `hijack gateway: CONNECT needs host:port, got ${JSON.stringify(req.url)}`,
+      {},
+      true,
+    );
+    return { status: 400 };
+  }
+  let target: net.Socket;
+  try {
+    target = await new Promise<net.Socket>((resolve, reject) => {
+      const sock = net.connect({ host: where.host, port: where.port });
+      const timer =
+        s.connectTimeout > 0
+          ? setTimeout(() => {
+              sock.destroy();
+              reject(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+            }, s.connectTimeout)
+          : undefined;
+      sock.once('connect', () => {
+        clearTimeout(timer);
+        sock.removeAllListeners('error');
+        resolve(sock);
+      });
+      sock.once('error', (err) => {
+        clearTimeout(timer);
+        sock.destroy();
+        reject(err);
+      });
+    });
+  } catch (err) {
+    const e = new HijackError(
+      'ERR_UPSTREAM',
+      `hijack gateway: cannot open a tunnel to ${req.url} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      { cause: err },
+    );
+    replyError(res, 502, e.message, {}, true);
+    return { status: 502, error: e };
+  }
+  let client: net.Socket;
+  let head: Buffer;
+  try {
+    const taken = await hijack(req, res);
+    client = taken.socket as net.Socket;
+    head = taken.head ?? Buffer.alloc(0);
+  } catch (err) {
+    target.destroy();
+    replyError(
+      res,
+      500,
+      `hijack gateway: cannot take the connection over: ${(err as Error).message}`,
+      {},
+      true,
+    );
+    return { status: 500, error: err as Error };
+  }
+  target.setNoDelay(true);
+  client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  s.onSplice?.(client, target, 200);
+  const result = await splice(client, target, {
+    idleTimeout: s.streamTimeout,
+    signal: s.signal,
+    headAToB: head,
+  });
+  return { status: 200, splice: result };
+}

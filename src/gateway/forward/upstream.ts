@@ -1,0 +1,180 @@
+/**
+ * The upstream: where the gateway forwards to. Parses `unix:///path`, `tcp://host:port`
+ * (or `http://`), `tls://host:port` (or `https://`); opens raw connections for
+ * takeovers and keeps an undici pool for ordinary requests.
+ *
+ * @module
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { Pool } from 'undici';
+import { HijackError } from '../../errors.js';
+
+/** Default upstream: the local Docker daemon. */
+export const DEFAULT_UPSTREAM = 'unix:///var/run/docker.sock';
+
+/** TLS settings towards a `tls://` / `https://` upstream. */
+export interface UpstreamTlsOptions {
+  /** CA certificates (PEM) that may sign the upstream's certificate. */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** Client certificate (PEM) for mutual TLS. */
+  cert?: string | Buffer;
+  /** Client key (PEM) for mutual TLS. */
+  key?: string | Buffer;
+  /** Name checked against the upstream's certificate (default: its host). */
+  servername?: string;
+  /** Default true; false accepts any certificate (tests only). */
+  rejectUnauthorized?: boolean;
+}
+
+/** A parsed upstream address. */
+export type UpstreamTarget =
+  | { kind: 'unix'; path: string; url: string }
+  | { kind: 'tcp' | 'tls'; host: string; port: number; url: string };
+
+/** Parses an upstream address; throws `ERR_CONFIG` saying what is accepted. */
+export function parseUpstream(value: string): UpstreamTarget {
+  const bad = (why: string) =>
+    new HijackError(
+      'ERR_CONFIG',
+      `upstream ${JSON.stringify(value)} ${why}; use unix:///path/to.sock, tcp://host:port or tls://host:port`,
+      { upstream: value },
+    );
+  if (value.startsWith('unix://')) {
+    const path = value.slice('unix://'.length);
+    if (!path.startsWith('/')) throw bad('needs an absolute socket path');
+    return { kind: 'unix', path, url: value };
+  }
+  if (value.startsWith('/')) return { kind: 'unix', path: value, url: `unix://${value}` };
+  const m = /^(tcp|http|tls|https):\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]+):([0-9]{1,5})\/?$/.exec(value);
+  if (!m) throw bad('is not an address the gateway understands');
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) throw bad('has a port outside 1–65535');
+  const host = m[2]!.replace(/^\[|\]$/g, '');
+  const kind = m[1] === 'tls' || m[1] === 'https' ? 'tls' : 'tcp';
+  return { kind, host, port, url: value };
+}
+
+/** The error clients and events get when the upstream cannot be reached. */
+export function upstreamUnreachable(target: UpstreamTarget, cause: unknown): HijackError {
+  const code = (cause as { code?: string } | undefined)?.code;
+  const daemon =
+    target.kind === 'unix' && /docker/.test(target.path) ? 'Docker daemon' : 'upstream daemon';
+  const why =
+    code === 'ENOENT'
+      ? 'the socket does not exist'
+      : code === 'ECONNREFUSED'
+        ? 'the connection was refused'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT'
+            ? 'connecting timed out'
+            : (cause as Error | undefined)?.message || 'the connection failed';
+  return new HijackError(
+    'ERR_UPSTREAM',
+    `hijack gateway: cannot connect to the upstream at ${target.url} (${why}). Is the ${daemon} running?`,
+    { cause, upstream: target.url },
+  );
+}
+
+/** Options of {@link dialUpstream}. */
+export interface DialOptions {
+  /** Milliseconds to connect (and finish the TLS handshake); 0: no limit. */
+  timeout?: number;
+  tls?: UpstreamTlsOptions;
+}
+
+/**
+ * Opens one raw connection to the upstream; resolves once it is connected (TLS: once
+ * the handshake is done); rejects with `ERR_UPSTREAM` naming the upstream.
+ */
+export function dialUpstream(
+  target: UpstreamTarget,
+  options: DialOptions = {},
+): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    let socket: net.Socket;
+    let event = 'connect';
+    if (target.kind === 'unix') socket = net.connect({ path: target.path });
+    else if (target.kind === 'tcp') socket = net.connect({ host: target.host, port: target.port });
+    else {
+      event = 'secureConnect';
+      socket = tls.connect({
+        host: target.host,
+        port: target.port,
+        servername: options.tls?.servername ?? (net.isIP(target.host) ? undefined : target.host),
+        ...options.tls,
+        ALPNProtocols: ['http/1.1'],
+      });
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const fail = (err: unknown) => {
+      if (timer) clearTimeout(timer);
+      socket.removeListener(event, ok);
+      socket.destroy();
+      reject(upstreamUnreachable(target, err));
+    };
+    const ok = () => {
+      if (timer) clearTimeout(timer);
+      socket.removeListener('error', fail);
+      if (target.kind !== 'unix') socket.setNoDelay(true);
+      resolve(socket);
+    };
+    socket.once(event, ok);
+    socket.once('error', fail);
+    if (options.timeout && options.timeout > 0) {
+      timer = setTimeout(
+        () => fail(Object.assign(new Error('connect timeout'), { code: 'ERR_CONNECT_TIMEOUT' })),
+        options.timeout,
+      );
+    }
+  });
+}
+
+/** Options of {@link createUpstreamPool}. */
+export interface PoolOptions {
+  /** Most connections kept to the upstream. */
+  connections: number;
+  /** Milliseconds to connect. */
+  connectTimeout: number;
+  /** Milliseconds an idle pooled connection is kept. */
+  keepAliveTimeout: number;
+  tls?: UpstreamTlsOptions;
+}
+
+/** A keep-alive pool (undici) for ordinary requests. */
+export function createUpstreamPool(target: UpstreamTarget, options: PoolOptions): Pool {
+  const common = {
+    connections: options.connections,
+    pipelining: 1,
+    keepAliveTimeout: options.keepAliveTimeout,
+    keepAliveMaxTimeout: Math.max(options.keepAliveTimeout, 1000),
+    // The gateway applies its own head/idle timeouts per request; 0 = none here.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    strictContentLength: true,
+  };
+  if (target.kind === 'unix') {
+    return new Pool('http://localhost', {
+      ...common,
+      socketPath: target.path,
+      connect: { timeout: options.connectTimeout },
+    });
+  }
+  if (target.kind === 'tcp') {
+    return new Pool(
+      `http://${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`,
+      {
+        ...common,
+        connect: { timeout: options.connectTimeout },
+      },
+    );
+  }
+  return new Pool(
+    `https://${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`,
+    {
+      ...common,
+      connect: { timeout: options.connectTimeout, ...options.tls },
+    },
+  );
+}
