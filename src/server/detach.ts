@@ -1,0 +1,133 @@
+/**
+ * Takes a server socket away from Node's HTTP machinery for good: no parser, no server
+ * timeouts, no place in the server's connection lists or counts, the old response
+ * refusing every write. What Go's conn.hijackLocked does, on Node's objects.
+ *
+ * @internal
+ */
+import net from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HijackError } from '../errors.js';
+import {
+  freeParser,
+  nodeSocketListeners,
+  type NetServerInternals,
+  type ServerSocket,
+} from './internal/node-http.js';
+
+/** Removes Node's per-connection HTTP listeners, frees the parser, clears timeouts. */
+export function detachSocket(socket: ServerSocket, req: IncomingMessage): void {
+  // Stop the flow before any 'data' listener goes, so no byte is emitted into the void.
+  socket.pause();
+  for (const [event, names] of Object.entries(nodeSocketListeners)) {
+    for (const fn of socket.listeners(event)) {
+      if (names.includes((fn as { name: string }).name)) {
+        socket.removeListener(event, fn as (...args: unknown[]) => void);
+      }
+    }
+  }
+  const parser = socket.parser;
+  if (parser) freeParser(parser, req, socket);
+  socket.parser = null;
+  // Node replaced these on the instance to watch for 'data' listeners; give back the originals.
+  for (const key of ['on', 'addListener', 'prependListener', 'setEncoding'] as const) {
+    if (Object.prototype.hasOwnProperty.call(socket, key))
+      delete (socket as unknown as Record<string, unknown>)[key];
+  }
+  socket._paused = false;
+  socket.setTimeout(0);
+  // The taker may half-close: https servers create their sockets without allowHalfOpen.
+  socket.allowHalfOpen = true;
+  // As Node does for 'upgrade': flowing unset, so a later 'data' listener or pipe starts it.
+  (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
+  leaveServer(socket);
+  leaveServer(socket._parent ?? null);
+}
+
+/** Drops the socket from net.Server's count, so server.close() does not wait for it (Go). */
+function leaveServer(socket: ServerSocket | null): void {
+  const server = socket?._server as NetServerInternals | null | undefined;
+  if (!socket || !server) return;
+  server._connections--;
+  socket._server = null;
+  server._emitCloseIfDrained?.();
+}
+
+const kHijacked = Symbol('hijack.hijacked');
+
+/** True once `res` (or its request) was taken over. */
+export function isHijacked(obj: object): boolean {
+  return (obj as Record<symbol, unknown>)[kHijacked] === true;
+}
+
+/** Marks `req`/`res` as taken over before the takeover completes (a second call fails). */
+export function markHijacked(req: IncomingMessage, res: ServerResponse): void {
+  (req as unknown as Record<symbol, unknown>)[kHijacked] = true;
+  (res as unknown as Record<symbol, unknown>)[kHijacked] = true;
+}
+
+interface ResponseInternals {
+  _header?: string | null;
+  _headerSent?: boolean;
+  socket: net.Socket | null;
+}
+
+/**
+ * Writes the head the handler already set with writeHead() but Node had not sent yet,
+ * then unhooks `res` from the socket and makes it refuse writes with ERR_HIJACKED.
+ */
+export function retireResponse(res: ServerResponse, socket: net.Socket): void {
+  const r = res as unknown as ResponseInternals;
+  if (typeof r._header === 'string' && !r._headerSent) {
+    socket.write(r._header, 'latin1');
+    r._headerSent = true;
+  }
+  if (r.socket === socket) res.detachSocket(socket);
+  const refuse = (what: string) =>
+    function refused(): never {
+      throw new HijackError(
+        'ERR_HIJACKED',
+        `res.${what}() after hijack(): the connection belongs to the caller of hijack() now; write to its socket instead`,
+      );
+    };
+  for (const m of [
+    'write',
+    'end',
+    'writeHead',
+    'flushHeaders',
+    'writeContinue',
+    'writeProcessing',
+    'writeEarlyHints',
+  ] as const) {
+    Object.defineProperty(res, m, { value: refuse(m), configurable: true, writable: true });
+  }
+}
+
+/** Keeps a later req.destroy() (frameworks do that) from destroying the taken-over socket. */
+export function retireRequest(req: IncomingMessage): void {
+  Object.defineProperty(req, '_destroy', {
+    value: (err: Error | null, cb: (err?: Error | null) => void) => cb(err),
+    configurable: true,
+    writable: true,
+  });
+}
+
+/** Takes the body bytes `req` holds unread out of it (the request is dead afterwards). */
+export function drainUnread(req: IncomingMessage): Buffer[] {
+  const out: Buffer[] = [];
+  req.removeAllListeners('data');
+  req.removeAllListeners('readable');
+  for (let c = req.read(); c !== null; c = req.read()) {
+    out.push(
+      typeof c === 'string' ? Buffer.from(c, req.readableEncoding ?? 'utf8') : (c as Buffer),
+    );
+  }
+  return out;
+}
+
+/** The connection's socket, the way Node's HTTP server set it up. */
+export function socketOf(req: IncomingMessage): ServerSocket | null {
+  return (req.socket as ServerSocket | null) ?? null;
+}
+
+export { net };

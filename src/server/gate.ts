@@ -1,0 +1,252 @@
+/**
+ * The per-connection gate that enableHijack() installs: it feeds Node's parser from JS
+ * and stops it right after every request head (llhttp's HPE_PAUSED), so nothing behind
+ * a head is parsed until the handler's fate is known. The body is fed only when the
+ * handler reads it, and only up to its end; the next request is parsed only after the
+ * response ended (Go's one-request-at-a-time). A takeover then finds every unread byte
+ * still in wire form.
+ *
+ * @internal
+ */
+import net from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { framingOf, type BodyFraming } from './framing.js';
+import {
+  HPE_PAUSED,
+  isPause,
+  kOnExecute,
+  type NodeParser,
+  type ServerSocket,
+} from './internal/node-http.js';
+
+/** Past this many buffered bytes the gate stops reading the socket until it moves on. */
+const PENDING_LIMIT = 64 * 1024;
+
+/** One request on a gated connection, from its head to its response's end or takeover. */
+export class GatedMessage {
+  res: ServerResponse | null = null;
+  /** The handler asked for the body (req._read was called). */
+  bodyWanted = false;
+  /** The response finished. */
+  responded = false;
+  /** llhttp saw the whole message (head and body). */
+  parsed = false;
+  /** A takeover was asked for; `take` completes it. */
+  take: ((head: Buffer[], skip: Buffer | null) => void) | null = null;
+  constructor(
+    readonly req: IncomingMessage,
+    readonly framing: BodyFraming,
+    /** An Upgrade or CONNECT request: answered normally, the connection closes after it. */
+    readonly final: boolean,
+  ) {}
+}
+
+const kGate = Symbol('hijack.gate');
+const kMessage = Symbol('hijack.message');
+
+/** The gate of `socket`, if enableHijack() installed one. */
+export function gateOf(socket: net.Socket | null | undefined): Gate | undefined {
+  return socket ? (socket as unknown as Record<symbol, Gate | undefined>)[kGate] : undefined;
+}
+
+/** The gated message of `req`, if its connection has a gate. */
+export function messageOf(req: IncomingMessage): GatedMessage | undefined {
+  return (req as unknown as Record<symbol, GatedMessage | undefined>)[kMessage];
+}
+
+export class Gate {
+  private readonly pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private parserPaused = false;
+  /** Set by onIncoming when it stopped llhttp after a head during the current execute. */
+  private stoppedAtHead = false;
+  private pumping = false;
+  private pausedSocket = false;
+  private cur: GatedMessage | null = null;
+  private readonly nodeOnIncoming: (req: unknown, keepAlive: boolean) => number;
+  private readonly nodeOnExecute: (ret: unknown) => void;
+  detached = false;
+
+  private constructor(
+    readonly socket: ServerSocket,
+    readonly parser: NodeParser,
+  ) {
+    this.nodeOnIncoming = parser.onIncoming!;
+    this.nodeOnExecute = parser[kOnExecute] as (ret: unknown) => void;
+  }
+
+  /** Installs a gate on a socket Node's HTTP server just set up; idempotent. */
+  static install(socket: ServerSocket): Gate | undefined {
+    const parser = socket.parser;
+    if (!parser || !parser.onIncoming || gateOf(socket)) return gateOf(socket);
+    const gate = new Gate(socket, parser);
+    (socket as unknown as Record<symbol, Gate>)[kGate] = gate;
+    // Feed the parser from JS instead of letting it consume the handle in C++.
+    if (parser._consumed) {
+      parser.unconsume();
+      parser._consumed = false;
+    }
+    for (const ev of ['data', 'pause', 'resume']) {
+      for (const fn of socket.listeners(ev)) {
+        const name = (fn as { name: string }).name;
+        if (
+          name === 'bound socketOnData' ||
+          name === 'onSocketPause' ||
+          name === 'onSocketResume'
+        ) {
+          socket.removeListener(ev, fn as (...a: unknown[]) => void);
+        }
+      }
+    }
+    // The prototype's `on`: Node's instance wrapper would undo the unconsume above.
+    const on = net.Socket.prototype.on as (
+      this: net.Socket,
+      ev: string,
+      fn: (...a: any[]) => void,
+    ) => net.Socket;
+    on.call(socket, 'data', gate.onData);
+    on.call(socket, 'drain', gate.onDrain);
+    parser.onIncoming = gate.onIncoming;
+    return gate;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    this.pump();
+  };
+
+  /** Node's own backpressure (socket._paused) lifts on drain; move on then. */
+  private readonly onDrain = (): void => {
+    if (this.pendingBytes > 0) queueMicrotask(() => this.pump());
+  };
+
+  private readonly onIncoming = (req: unknown, keepAlive: boolean): number => {
+    const r = req as IncomingMessage & { upgrade: boolean };
+    const final = r.upgrade || r.method === 'CONNECT';
+    // Upgrade and CONNECT go to the ordinary 'request' handler, as any other request.
+    r.upgrade = false;
+    const msg = new GatedMessage(r, framingOf(r), final);
+    (r as unknown as Record<symbol, GatedMessage>)[kMessage] = msg;
+    this.cur = msg;
+    const gate = this;
+    const read = r._read;
+    r._read = function gatedRead(this: IncomingMessage, n: number) {
+      if (!msg.bodyWanted && !msg.take) {
+        msg.bodyWanted = true;
+        queueMicrotask(() => gate.pump());
+      }
+      return read.call(this, n);
+    };
+    this.nodeOnIncoming(req, keepAlive);
+    const res = this.socket._httpMessage as ServerResponse | undefined;
+    if (res && (res as unknown as { req?: unknown }).req === req) {
+      msg.res = res;
+      if (final && !msg.take && !res.headersSent) res.shouldKeepAlive = false;
+      res.once('finish', () => {
+        msg.responded = true;
+        this.pump();
+      });
+    } else {
+      msg.responded = true;
+    }
+    this.stoppedAtHead = true;
+    return HPE_PAUSED;
+  };
+
+  /** Feeds what can be fed now; completes a takeover that was asked for. */
+  pump(): void {
+    if (this.pumping || this.detached) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const m = this.cur;
+        if (m) {
+          if (m.take) return this.completeTakeover(m);
+          if (m.final && m.responded) return; // the connection closes after this answer
+          if (!m.parsed) {
+            if (!m.bodyWanted && !m.responded) break;
+            if (m.framing.kind === 'none' || m.framing.done) {
+              this.feed(Buffer.alloc(0)); // lets llhttp finish the message (req 'end')
+              m.parsed = true;
+              continue;
+            }
+            const chunk = this.shift();
+            if (!chunk) break;
+            const n = m.framing.take(chunk);
+            if (n < chunk.length) this.unshift(chunk.subarray(n));
+            this.feed(chunk.subarray(0, n));
+            if (m.framing.done) m.parsed = true;
+            continue;
+          }
+          if (!m.responded) break;
+          this.cur = null;
+        }
+        if (this.socket._paused || this.socket.destroyed) break;
+        const chunk = this.shift();
+        if (!chunk) break;
+        this.feed(chunk);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.flowControl();
+  }
+
+  private flowControl(): void {
+    if (this.detached) return;
+    if (!this.pausedSocket && this.pendingBytes >= PENDING_LIMIT) {
+      this.pausedSocket = true;
+      this.socket.pause();
+    } else if (this.pausedSocket && this.pendingBytes < PENDING_LIMIT) {
+      this.pausedSocket = false;
+      this.socket.resume();
+    }
+  }
+
+  private shift(): Buffer | undefined {
+    const c = this.pending.shift();
+    if (c) this.pendingBytes -= c.length;
+    return c;
+  }
+
+  private unshift(c: Buffer): void {
+    if (c.length === 0) return;
+    this.pending.unshift(c);
+    this.pendingBytes += c.length;
+  }
+
+  private feed(chunk: Buffer): void {
+    if (this.parserPaused) {
+      this.parser.resume();
+      this.parserPaused = false;
+    }
+    this.stoppedAtHead = false;
+    const ret = this.parser.execute(chunk);
+    if (this.detached) return;
+    // Node reports our pause as an error, except on an upgrade request, where it gives the
+    // byte count (it skips errors when llhttp's upgrade flag is set).
+    if (isPause(ret) || this.stoppedAtHead) {
+      const parsed = isPause(ret) ? ret.bytesParsed : (ret as number);
+      this.unshift(chunk.subarray(parsed));
+      this.parserPaused = true;
+      this.nodeOnExecute(parsed);
+      return;
+    }
+    // llhttp stops early only at an upgrade it recognised itself: keep what follows.
+    if (typeof ret === 'number' && ret < chunk.length) this.unshift(chunk.subarray(ret));
+    this.nodeOnExecute(ret);
+  }
+
+  private completeTakeover(m: GatedMessage): void {
+    const head = this.pending.splice(0);
+    this.pendingBytes = 0;
+    this.detached = true;
+    this.socket.removeListener('data', this.onData);
+    this.socket.removeListener('drain', this.onDrain);
+    if (this.pausedSocket) this.pausedSocket = false;
+    const take = m.take!;
+    m.take = null;
+    take(head, null);
+  }
+}

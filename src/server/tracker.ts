@@ -1,0 +1,370 @@
+/**
+ * trackConnections(server): Go's ConnState, ConnContext, Shutdown and RegisterOnShutdown.
+ */
+import dc from 'node:diagnostics_channel';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import { HijackError } from '../errors.js';
+import { onHijacked } from './conn-hooks.js';
+import { kOnMessageBegin, type ServerSocket } from './internal/node-http.js';
+
+/**
+ * A connection's state, with Go's meanings: `new` accepted, a request expected; `active`
+ * a request's bytes are being read or handled; `idle` kept alive between requests;
+ * `hijacked` taken over (terminal, never followed by `closed`); `closed` (terminal).
+ */
+export type ConnState = 'new' | 'active' | 'idle' | 'hijacked' | 'closed';
+
+/** How the client reached the server. */
+export type Transport = 'tcp' | 'tls' | 'unix';
+
+/** Options of {@link trackConnections}. */
+export interface TrackOptions<C = unknown> {
+  /** Called once per connection right after accept, before `new`; its result is `conn.context`. */
+  connContext?: (socket: Socket) => C;
+  /** Called synchronously, exactly once per transition. */
+  onState?: (conn: Conn<C>, state: ConnState, previous: ConnState | null) => void;
+}
+
+/** Options of {@link ConnectionTracker.shutdown}. */
+export interface ShutdownOptions {
+  /** Milliseconds to wait for active connections; then the rest are destroyed and it rejects. */
+  timeout?: number;
+  /** Aborting it destroys the remaining connections and rejects with ERR_SHUTDOWN_ABORTED. */
+  signal?: AbortSignal;
+  /** A `new` connection older than this many ms counts as idle (Go: 5 s). Default 5000. */
+  newConnGrace?: number;
+}
+
+let nextId = 1;
+const kConn = Symbol('hijack.conn');
+
+/** One tracked connection. */
+export class Conn<C = unknown> {
+  /** Unique in this process, also for unix sockets (whose remote address is empty). */
+  readonly id: number = nextId++;
+  /** The current state. */
+  state: ConnState = 'new';
+  /** The connection's socket: the TLS socket once the handshake is done on https. */
+  socket: Socket;
+  /** 'tcp', 'tls' or 'unix'. */
+  readonly transport: Transport;
+  /** What `connContext` returned for it. */
+  context: C = undefined as C;
+  /** Requests started on it so far. */
+  requests = 0;
+  /** When it was accepted (ms since the epoch). */
+  readonly createdAt = Date.now();
+  /** When it last changed state (ms since the epoch). */
+  stateAt = this.createdAt;
+  /** Local address (the socket path for unix). */
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
+  /** Remote address; undefined for unix sockets. */
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /** @internal messages whose head parsing began, and responses finished */
+  begun = 0;
+  /** @internal */
+  finished = 0;
+
+  /** @internal */
+  constructor(socket: Socket, transport: Transport, localPath: string | undefined) {
+    this.socket = socket;
+    this.transport = transport;
+    this.localAddress = localPath ?? socket.localAddress;
+    this.localPort = localPath ? undefined : socket.localPort;
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
+  }
+
+  /** Milliseconds since accept. */
+  get age(): number {
+    return Date.now() - this.createdAt;
+  }
+}
+
+interface ServerLike {
+  on(event: string, fn: (...args: any[]) => void): unknown;
+  removeListener(event: string, fn: (...args: any[]) => void): unknown;
+  close(cb?: (err?: Error) => void): unknown;
+  address(): unknown;
+  listening: boolean;
+}
+
+const trackers = new WeakMap<object, ConnectionTracker<any>>();
+let channelsOn = false;
+
+function connOf(socket: unknown): Conn<any> | undefined {
+  return socket ? (socket as Record<symbol, Conn<any> | undefined>)[kConn] : undefined;
+}
+
+function subscribeChannels(): void {
+  if (channelsOn) return;
+  channelsOn = true;
+  dc.subscribe('http.server.request.start', (m) => {
+    const { socket, server, response } = m as {
+      socket: Socket;
+      server: object;
+      response: ServerResponse;
+    };
+    const t = trackers.get(server);
+    const conn = connOf(socket);
+    if (!t || !conn) return;
+    conn.requests++;
+    if (t.shuttingDown) response.shouldKeepAlive = false;
+  });
+  dc.subscribe('http.server.response.finish', (m) => {
+    const { socket, server } = m as { socket: Socket; server: object };
+    const t = trackers.get(server);
+    const conn = connOf(socket);
+    if (t && conn) t._finished(conn);
+  });
+}
+
+/**
+ * Follows every connection of `server` through Go's states; see {@link ConnectionTracker}.
+ * Works on http and https servers (TCP or unix listeners), alone or with enableHijack().
+ */
+export function trackConnections<C = unknown>(
+  server: HttpServer | HttpsServer,
+  options: TrackOptions<C> = {},
+): ConnectionTracker<C> {
+  if (!server || typeof server.on !== 'function') {
+    throw new HijackError(
+      'ERR_INVALID_ARGUMENT',
+      'trackConnections(server) takes an http.Server or https.Server',
+    );
+  }
+  if (trackers.has(server)) {
+    throw new HijackError(
+      'ERR_INVALID_ARGUMENT',
+      'trackConnections(): this server is already tracked; keep the first tracker',
+    );
+  }
+  const t = new ConnectionTracker<C>(server as unknown as ServerLike, options);
+  trackers.set(server, t);
+  subscribeChannels();
+  return t;
+}
+
+/** The connections of one server, by state; Go's Shutdown. */
+export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
+  private readonly conns = new Set<Conn<C>>();
+  private readonly counts: Record<ConnState, number> = {
+    new: 0,
+    active: 0,
+    idle: 0,
+    hijacked: 0,
+    closed: 0,
+  };
+  private readonly hooks: (() => void)[] = [];
+  private shutdownPromise: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  /** True once shutdown() was called. */
+  shuttingDown = false;
+
+  /** @internal */
+  constructor(
+    private readonly server: ServerLike,
+    private readonly options: TrackOptions<C>,
+  ) {
+    const tls = typeof (server as unknown as HttpsServer).addContext === 'function';
+    server.on('connection', (socket: Socket) => this.accept(socket, tls ? 'tls' : null));
+    if (tls) server.on('secureConnection', (socket: Socket) => this.secured(socket));
+  }
+
+  /** The connection of a request or socket, in O(1); undefined once it is gone. */
+  of(x: IncomingMessage | Socket): Conn<C> | undefined {
+    const socket =
+      (x as IncomingMessage).socket !== undefined && !(x as Socket).setNoDelay
+        ? (x as IncomingMessage).socket
+        : x;
+    const conn = connOf(socket);
+    return conn && this.conns.has(conn) ? conn : undefined;
+  }
+
+  /** Every live connection (hijacked ones included until their socket closes). */
+  [Symbol.iterator](): Iterator<Conn<C>> {
+    return this.conns.values();
+  }
+
+  /** How many live connections are in `state`, or in all states. */
+  count(state?: ConnState): number {
+    return state ? this.counts[state] : this.conns.size;
+  }
+
+  /** Live connections, hijacked ones included. */
+  get size(): number {
+    return this.conns.size;
+  }
+
+  /** Runs `fn` when shutdown() starts (Go's RegisterOnShutdown): wind hijacked streams down there. */
+  onShutdown(fn: () => void): void {
+    if (typeof fn !== 'function')
+      throw new HijackError('ERR_INVALID_ARGUMENT', 'onShutdown(fn) takes a function');
+    this.hooks.push(fn);
+  }
+
+  private accept(socket: Socket, tls: 'tls' | null): void {
+    const addr = this.server.address();
+    const unix = typeof addr === 'string';
+    const conn = new Conn<C>(
+      socket,
+      tls ?? (unix ? 'unix' : 'tcp'),
+      unix ? (addr as string) : undefined,
+    );
+    (socket as unknown as Record<symbol, Conn<C>>)[kConn] = conn;
+    if (this.options.connContext) conn.context = this.options.connContext(socket);
+    this.conns.add(conn);
+    this.counts.new++;
+    this.options.onState?.(conn, 'new', null);
+    onHijacked(socket, () => this.set(conn, 'hijacked'));
+    socket.once('close', () => this.gone(conn));
+    if (!tls) this.watch(conn, socket as ServerSocket);
+  }
+
+  private secured(socket: Socket): void {
+    const raw = (socket as ServerSocket)._parent;
+    const conn = connOf(raw);
+    if (!conn) return;
+    conn.socket = socket;
+    (socket as unknown as Record<symbol, Conn<C>>)[kConn] = conn;
+    onHijacked(socket, () => this.set(conn, 'hijacked'));
+    this.watch(conn, socket as ServerSocket);
+  }
+
+  /** Hooks the parser's message-begin: the first byte of a request makes the connection active. */
+  private watch(conn: Conn<C>, socket: ServerSocket): void {
+    const parser = socket.parser;
+    if (!parser) return;
+    parser[kOnMessageBegin] = () => {
+      conn.begun++;
+      if (conn.state === 'new' || conn.state === 'idle') this.set(conn, 'active');
+    };
+  }
+
+  /** @internal a response of `conn` finished */
+  _finished(conn: Conn<C>): void {
+    conn.finished++;
+    if (conn.state !== 'active' || conn.finished < conn.begun) return;
+    this.set(conn, 'idle');
+    if (this.shuttingDown) conn.socket.destroy();
+  }
+
+  private set(conn: Conn<C>, state: ConnState): void {
+    const prev = conn.state;
+    if (prev === state || prev === 'hijacked' || prev === 'closed') return;
+    this.counts[prev]--;
+    this.counts[state]++;
+    conn.state = state;
+    conn.stateAt = Date.now();
+    this.options.onState?.(conn, state, prev);
+    if (state === 'hijacked') this.wake?.();
+  }
+
+  private gone(conn: Conn<C>): void {
+    if (!this.conns.has(conn)) return;
+    if (conn.state !== 'hijacked') this.set(conn, 'closed');
+    this.counts[conn.state]--;
+    this.conns.delete(conn);
+    this.wake?.();
+  }
+
+  /** Connections shutdown() still waits for: neither hijacked nor closed. */
+  private waiting(): number {
+    return this.counts.new + this.counts.active + this.counts.idle;
+  }
+
+  /**
+   * Go's Server.Shutdown: runs the onShutdown hooks, stops accepting, closes idle
+   * connections now, closes active ones as soon as their response ends, and never closes
+   * or waits for hijacked ones. Resolves when no other connection is left. At `timeout` or
+   * when `signal` aborts, the rest are destroyed and it rejects with ERR_SHUTDOWN_TIMEOUT or
+   * ERR_SHUTDOWN_ABORTED. Calling it again returns the same promise.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.shutdownPromise ??= this.runShutdown(options);
+    return this.shutdownPromise;
+  }
+
+  private async runShutdown({
+    timeout,
+    signal,
+    newConnGrace = 5000,
+  }: ShutdownOptions): Promise<void> {
+    this.shuttingDown = true;
+    for (const fn of this.hooks) {
+      try {
+        fn();
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+    const closed = new Promise<void>((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
+    for (const conn of this.conns) {
+      if (conn.state === 'idle') conn.socket.destroy();
+      else if (conn.state === 'active') {
+        const res = (conn.socket as ServerSocket)._httpMessage as ServerResponse | undefined;
+        if (res && !res.headersSent) res.shouldKeepAlive = false;
+      }
+    }
+    let failure: HijackError | null = null;
+    const timers: NodeJS.Timeout[] = [];
+    const stop = (err: HijackError) => {
+      failure ??= err;
+      for (const conn of this.conns) if (conn.state !== 'hijacked') conn.socket.destroy();
+      this.wake?.();
+    };
+    if (timeout !== undefined && timeout >= 0) {
+      timers.push(
+        setTimeout(
+          () =>
+            stop(
+              new HijackError(
+                'ERR_SHUTDOWN_TIMEOUT',
+                `shutdown: connections still active after ${timeout} ms were destroyed`,
+              ),
+            ),
+          timeout,
+        ),
+      );
+    }
+    const onAbort = () =>
+      stop(
+        new HijackError(
+          'ERR_SHUTDOWN_ABORTED',
+          'shutdown aborted through its signal: the remaining connections were destroyed',
+        ),
+      );
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    // Go treats a connection that stayed 'new' past a grace period as idle.
+    const sweep = setInterval(
+      () => {
+        for (const conn of this.conns)
+          if (conn.state === 'new' && conn.age >= newConnGrace) conn.socket.destroy();
+      },
+      Math.min(500, Math.max(10, newConnGrace / 4)),
+    );
+    sweep.unref();
+    timers.push(sweep);
+    try {
+      while (this.waiting() > 0) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+      this.wake = null;
+      await closed;
+    } finally {
+      for (const t of timers) clearTimeout(t);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (failure) throw failure;
+  }
+}
