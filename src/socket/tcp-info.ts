@@ -212,13 +212,14 @@ export function decodeTcpInfo(buf: Uint8Array, length: number): TcpInfo {
     );
   }
   // 32-bit words through a Uint32Array: several times faster than DataView reads. It needs
-  // 4-byte alignment, so an unaligned input is copied first.
+  // 4-byte alignment and whole words, so other input is copied first (zero padded; padding
+  // is never read as a field, every field is checked against n).
   let b = buf;
-  if (buf.byteOffset % 4 !== 0) {
-    b = new Uint8Array(n + 3);
+  if (buf.byteOffset % 4 !== 0 || n % 4 !== 0) {
+    b = new Uint8Array((n + 3) & ~3);
     b.set(buf.subarray(0, n));
   }
-  const w = new Uint32Array(b.buffer, b.byteOffset, n >> 2);
+  const w = new Uint32Array(b.buffer, b.byteOffset, (n + 3) >> 2);
   if (n >= TCP_INFO_KNOWN_LENGTH) {
     // The common case on a current kernel: one object literal, one hidden class, no
     // property additions (several times faster than growing the object field by field).
