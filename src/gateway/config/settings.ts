@@ -1,0 +1,258 @@
+/**
+ * Settings from one source (config file, environment, flags), merged by priority and
+ * resolved into {@link GatewayOptions}.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { HijackError } from '../../errors.js';
+import { compilePolicy, isConnectAllowEntry } from '../policy/policy.js';
+import { parseCidr } from '../identity/cidr.js';
+import { loadTokens } from '../identity/tokens.js';
+import type {
+  Endpoint,
+  GatewayOptions,
+  GatewayTimeouts,
+  LogLevel,
+  Rule,
+  RuleBlock,
+  TokenEntry,
+} from '../types.js';
+import { presetRules, tecnativaFlag } from './presets.js';
+import { parseEndpoint } from './values.js';
+
+/** TLS file paths. */
+export interface TlsFiles {
+  cert?: string;
+  key?: string;
+  ca?: string;
+  servername?: string;
+}
+
+/** What one source says; every field optional. Lists add up across sources, scalars override. */
+export interface GatewaySettings {
+  listen?: Endpoint[];
+  upstream?: Endpoint;
+  rules?: Rule[];
+  blocks?: RuleBlock[];
+  presets?: string[];
+  /** Token files: path plus where it was named (for messages). */
+  tokenFiles?: string[];
+  tokens?: TokenEntry[];
+  allowCidr?: string[];
+  allowUid?: number[];
+  allowGid?: number[];
+  allowSubject?: string[];
+  allowFingerprint?: string[];
+  /** Listener TLS (for tls:// listeners). */
+  tls?: TlsFiles;
+  /** Upstream TLS (for a tls:// upstream). */
+  upstreamTls?: TlsFiles;
+  timeouts?: Partial<GatewayTimeouts>;
+  forwardProxy?: boolean;
+  connectAllow?: string[];
+  logLevel?: LogLevel;
+  metricsListen?: Endpoint;
+  liveListen?: Endpoint;
+  maxTargetLength?: number;
+  configFile?: string;
+}
+
+/** Defaults for {@link GatewayTimeouts}: none of them cuts a long `docker logs -f` or `docker events`. */
+export const DEFAULT_TIMEOUTS: GatewayTimeouts = {
+  connect: 10_000,
+  head: 30_000,
+  idle: 300_000,
+  stream: 0,
+};
+/** The default listener. */
+export const DEFAULT_LISTEN = 'tcp://127.0.0.1:2375';
+/** The default upstream. */
+export const DEFAULT_UPSTREAM = 'unix:///var/run/docker.sock';
+
+const LIST_KEYS = [
+  'rules',
+  'blocks',
+  'presets',
+  'tokenFiles',
+  'tokens',
+  'allowCidr',
+  'allowUid',
+  'allowGid',
+  'allowSubject',
+  'allowFingerprint',
+  'connectAllow',
+] as const;
+
+/** Merge settings, lowest priority first: lists are concatenated, scalars later-wins. */
+export function mergeSettings(...sources: GatewaySettings[]): GatewaySettings {
+  const out: GatewaySettings = {};
+  for (const s of sources) {
+    for (const [k, v] of Object.entries(s) as [keyof GatewaySettings, unknown][]) {
+      if (v === undefined) continue;
+      if ((LIST_KEYS as readonly string[]).includes(k)) {
+        (out as Record<string, unknown[]>)[k] = [
+          ...((out as Record<string, unknown[]>)[k] ?? []),
+          ...(v as unknown[]),
+        ];
+      } else if (k === 'timeouts' || k === 'tls' || k === 'upstreamTls') {
+        (out as Record<string, object>)[k] = {
+          ...((out as Record<string, object>)[k] ?? {}),
+          ...(v as object),
+        };
+      } else {
+        (out as Record<string, unknown>)[k] = v;
+      }
+    }
+  }
+  return out;
+}
+
+function usage(msg: string): never {
+  throw new HijackError('ERR_CONFIG', msg);
+}
+
+function withTls(ep: Endpoint, tls: TlsFiles | undefined, listener: boolean): Endpoint {
+  if (ep.kind !== 'tls') return ep;
+  const merged = {
+    ...ep,
+    ...(tls?.cert ? { cert: tls.cert } : {}),
+    ...(tls?.key ? { key: tls.key } : {}),
+  };
+  if (tls?.ca) merged.ca = tls.ca;
+  if (!listener && tls?.servername) merged.servername = tls.servername;
+  if (listener && (!merged.cert || !merged.key)) {
+    usage(
+      `listener tls://${ep.host}:${ep.port} needs --tls-cert and --tls-key (add --tls-ca for client certificates)`,
+    );
+  }
+  if (!listener && (merged.cert === undefined) !== (merged.key === undefined)) {
+    usage('the upstream client certificate needs both cert and key');
+  }
+  return merged;
+}
+
+/**
+ * Resolve merged settings into validated {@link GatewayOptions}: presets expanded (the
+ * tecnativa preset reads `env`), token files read, defaults filled, TLS files attached, the
+ * policy compiled once to validate it. Throws HijackError ERR_CONFIG.
+ */
+export function resolveSettings(
+  s: GatewaySettings,
+  env: Record<string, string | undefined> = {},
+): GatewayOptions {
+  const presets = [...new Set(s.presets ?? [])];
+  const tecnativa = presets.includes('tecnativa');
+  const rules: Rule[] = [...presets.flatMap((p) => presetRules(p, env)), ...(s.rules ?? [])];
+
+  let listen = s.listen;
+  if (!listen || listen.length === 0) {
+    const def = tecnativa
+      ? tecnativaFlag(env, 'DISABLE_IPV6', false)
+        ? 'tcp://0.0.0.0:2375'
+        : 'tcp://[::]:2375'
+      : DEFAULT_LISTEN;
+    listen = [parseEndpoint(def, 'listen', 'default listener')];
+  }
+  let upstream = s.upstream;
+  if (!upstream) {
+    const sock = tecnativa && env.SOCKET_PATH ? `unix://${env.SOCKET_PATH}` : DEFAULT_UPSTREAM;
+    upstream = parseEndpoint(
+      sock,
+      'upstream',
+      tecnativa && env.SOCKET_PATH ? 'env SOCKET_PATH' : 'default upstream',
+    );
+  }
+  listen = listen.map((ep) => withTls(ep, s.tls, true));
+  upstream = withTls(upstream, s.upstreamTls, false);
+  if (s.tls?.ca && !listen.some((l) => l.kind === 'tls')) {
+    usage('--tls-ca is set but no listener is tls://; add --listen tls://host:port');
+  }
+
+  const tokens = [...(s.tokens ?? [])];
+  for (const file of s.tokenFiles ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      usage(
+        `cannot read the token file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
+    for (const t of loadTokens(text, file)) {
+      if (tokens.some((x) => x.name === t.name))
+        usage(`${file}: the token name '${t.name}' is used twice`);
+      tokens.push(t);
+    }
+  }
+  for (const c of s.allowCidr ?? []) parseCidr(c);
+  for (const b of s.blocks ?? []) {
+    for (const t of b.when.token ?? []) {
+      if (!tokens.some((x) => x.name === t)) {
+        usage(
+          `a rule block names the token '${t}', but no token file defines it (add --token-file)`,
+        );
+      }
+    }
+  }
+  const connectAllow = s.connectAllow ?? [];
+  for (const e of connectAllow) {
+    if (!isConnectAllowEntry(e))
+      usage(`--connect-allow '${e}' is not host:port (host:* and *:port work too)`);
+  }
+  if (connectAllow.length && !s.forwardProxy) usage('--connect-allow needs --forward-proxy');
+  if (s.forwardProxy && connectAllow.length === 0)
+    usage('--forward-proxy needs at least one --connect-allow host:port');
+
+  const policy = {
+    rules,
+    blocks: s.blocks ?? [],
+    ...(s.maxTargetLength !== undefined ? { maxTargetLength: s.maxTargetLength } : {}),
+  };
+  compilePolicy(policy);
+  if (
+    !s.forwardProxy &&
+    !rules.some((r) => r.effect === 'allow') &&
+    !policy.blocks.some((b) => b.rules.length)
+  ) {
+    usage(
+      'no allow rule: every request would be refused; add --preset readonly, --allow RULE or a config file',
+    );
+  }
+
+  const out: GatewayOptions = {
+    listen,
+    upstream,
+    policy,
+    auth: {
+      tokens,
+      allowCidr: s.allowCidr ?? [],
+      allowUid: s.allowUid ?? [],
+      allowGid: s.allowGid ?? [],
+      allowSubject: s.allowSubject ?? [],
+      allowFingerprint: s.allowFingerprint ?? [],
+    },
+    timeouts: { ...DEFAULT_TIMEOUTS, ...(s.timeouts ?? {}) },
+    forwardProxy: { enabled: !!s.forwardProxy, connectAllow },
+    logLevel: s.logLevel ?? (tecnativa ? tecnativaLogLevel(env.LOG_LEVEL) : undefined) ?? 'info',
+  };
+  if (s.metricsListen) out.metricsListen = s.metricsListen;
+  if (s.liveListen) out.liveListen = s.liveListen;
+  if (s.configFile) out.configFile = s.configFile;
+  return out;
+}
+
+/** Map Tecnativa's LOG_LEVEL (HAProxy syslog levels) onto ours; undefined when unset or unknown. */
+export function tecnativaLogLevel(level: string | undefined): LogLevel | undefined {
+  const map: Record<string, LogLevel> = {
+    emerg: 'fatal',
+    alert: 'fatal',
+    crit: 'fatal',
+    err: 'error',
+    warning: 'warn',
+    notice: 'info',
+    info: 'info',
+    debug: 'debug',
+  };
+  return level === undefined ? undefined : map[level.trim().toLowerCase()];
+}

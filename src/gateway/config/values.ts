@@ -1,0 +1,122 @@
+/**
+ * Parsing of single config values: durations, endpoints, log levels, ids.
+ *
+ * @module
+ */
+import { isAbsolute } from 'node:path';
+import { HijackError } from '../../errors.js';
+import type { Endpoint, LogLevel } from '../types.js';
+
+/** The log levels, quietest last. */
+export const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function fail(what: string): never {
+  throw new HijackError('ERR_CONFIG', what);
+}
+
+/**
+ * Parse a duration (`30s`, `5m`, `1h30m`, `250ms`, `0` = off) into milliseconds; throws
+ * ERR_CONFIG naming the value when it has no unit or is malformed.
+ */
+export function parseDuration(text: string | number, name = 'duration'): number {
+  if (typeof text === 'number') {
+    if (text === 0) return 0;
+    fail(`${name} ${text}: add a unit (e.g. 30s, 5m, 250ms; 0 turns it off)`);
+  }
+  const s = String(text).trim();
+  if (s === '0') return 0;
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(s)) {
+    fail(`${name} '${s}' is not a duration (use e.g. 30s, 5m, 1h30m, 250ms; 0 turns it off)`);
+  }
+  let ms = 0;
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+  if (!Number.isFinite(ms) || ms > 2_147_483_647) fail(`${name} '${s}' is longer than 24 days`);
+  return Math.round(ms);
+}
+
+/** Where an endpoint is used; decides which forms and parameters are accepted. */
+export type EndpointRole = 'listen' | 'upstream' | 'metrics';
+
+/**
+ * Parse `tcp://host:port`, `tls://host:port` or `unix:///path[?mode=0660&owner=uid:gid]`
+ * (mode/owner for listeners only; tls not for metrics); throws ERR_CONFIG (`name` says which
+ * flag or key the value came from).
+ */
+export function parseEndpoint(text: string, role: EndpointRole, name: string): Endpoint {
+  const s = String(text).trim();
+  const m = /^([a-z]+):\/\/(.*)$/.exec(s);
+  if (!m) fail(`${name} '${s}' is not tcp://host:port, tls://host:port or unix:///path`);
+  const [, scheme, rest] = m as unknown as [string, string, string];
+  if (scheme === 'unix') {
+    const q = rest.indexOf('?');
+    const path = q < 0 ? rest : rest.slice(0, q);
+    if (!isAbsolute(path))
+      fail(`${name} '${s}': the unix socket path must be absolute (unix:///run/x.sock)`);
+    const ep: Endpoint = { kind: 'unix', path };
+    if (q >= 0) {
+      if (role !== 'listen') fail(`${name} '${s}': mode and owner are only for listeners`);
+      for (const [k, v] of new URLSearchParams(rest.slice(q + 1))) {
+        if (k === 'mode') {
+          if (!/^0?[0-7]{3}$/.test(v))
+            fail(`${name} '${s}': mode '${v}' is not an octal file mode like 0660`);
+          ep.mode = parseInt(v, 8);
+        } else if (k === 'owner') {
+          const o = /^(\d*)(?::(\d*))?$/.exec(v);
+          if (!o || (o[1] === '' && !o[2]))
+            fail(`${name} '${s}': owner '${v}' is not uid, uid:gid or :gid (numbers)`);
+          if (o[1]) ep.uid = Number(o[1]);
+          if (o[2]) ep.gid = Number(o[2]);
+        } else fail(`${name} '${s}': unknown parameter '${k}' (use mode and owner)`);
+      }
+    }
+    return ep;
+  }
+  if (scheme !== 'tcp' && scheme !== 'tls')
+    fail(`${name} '${s}': unknown scheme '${scheme}' (use tcp, tls or unix)`);
+  if (scheme === 'tls' && role === 'metrics') fail(`${name} '${s}': use tcp:// or unix:// here`);
+  const hp = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(rest);
+  if (!hp)
+    fail(
+      `${name} '${s}' needs host:port (e.g. ${scheme}://127.0.0.1:2375, ${scheme}://[::1]:2375)`,
+    );
+  const port = Number(hp[2]);
+  if (port > 65535 || (port === 0 && role === 'upstream'))
+    fail(`${name} '${s}': port ${hp[2]} is out of range`);
+  const host = hp[1]!.startsWith('[') ? hp[1]!.slice(1, -1) : hp[1]!;
+  return { kind: scheme, host, port };
+}
+
+/** Parse a log level; throws ERR_CONFIG listing the accepted ones. */
+export function parseLogLevel(text: string, name = 'log level'): LogLevel {
+  const v = String(text).trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(v))
+    fail(`${name} '${text}' is not one of ${LOG_LEVELS.join(', ')}`);
+  return v as LogLevel;
+}
+
+/** Parse a uid/gid (0 to 2^32-2); throws ERR_CONFIG. */
+export function parseId(text: string | number, name: string): number {
+  const s = String(text).trim();
+  if (!/^\d{1,10}$/.test(s) || Number(s) > 4294967294)
+    fail(`${name} '${text}' is not a numeric uid/gid`);
+  return Number(s);
+}
+
+/** Parse a boolean flag value (1/0, true/false, yes/no, on/off); throws ERR_CONFIG. */
+export function parseBool(text: string | boolean, name: string): boolean {
+  if (typeof text === 'boolean') return text;
+  const v = String(text).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  fail(`${name} '${text}' is not a boolean (use 1 or 0)`);
+}
