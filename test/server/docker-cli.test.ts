@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, type Engine, type EngineOptions } from '../../src/demo/engine/index.js';
+import { createEngine, type EngineOptions } from '../../src/demo/engine/index.js';
 import { requirePeer } from '../helpers/peers.js';
 
 const CLIS = [

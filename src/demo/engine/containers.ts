@@ -1,0 +1,228 @@
+/**
+ * Fake containers for the demo engine: records with Docker's ids, names and states whose
+ * main process is a built-in command, plus the JSON shapes of `docker ps` and
+ * `docker inspect`.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { Command } from './commands.js';
+import { Broadcast, runCommand } from './process.js';
+
+/** How a demo container is declared. */
+export interface ContainerSpec {
+  /** Name without the leading slash, e.g. `c1`. */
+  name: string;
+  /** Main command and arguments; default `["sleep", "infinity"]`. */
+  cmd?: string[];
+  /** Image name shown by `docker ps`; default `hijack/demo:latest`. */
+  image?: string;
+  /** Allocate a TTY (raw, unframed streams); default false. */
+  tty?: boolean;
+  /** Keep stdin open for attach (`docker run -i`); default true. */
+  openStdin?: boolean;
+  /** Close the main process's stdin when the first attached client's stdin ends; default true. */
+  stdinOnce?: boolean;
+  /** Start running (default true); false makes an exited container. */
+  running?: boolean;
+  /** Environment `KEY=value` pairs. */
+  env?: string[];
+  /** Labels shown by `docker ps` / `docker inspect`. */
+  labels?: Record<string, string>;
+}
+
+/** The default containers: c1 sleeps, c2 is `cat` with stdin (for attach), c3 has exited. */
+export const defaultContainers: ContainerSpec[] = [
+  { name: 'c1', cmd: ['sleep', 'infinity'] },
+  { name: 'c2', cmd: ['cat'], openStdin: true, stdinOnce: true },
+  { name: 'c3', cmd: ['echo', 'done'], running: false },
+];
+
+const iso = (t: number) => new Date(t).toISOString();
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** Full 64-hex id for a name: stable, so documentation and tests can name it. */
+export function containerIdFor(name: string): string {
+  return createHash('sha256').update(`hijack-demo-container:${name}`).digest('hex');
+}
+
+function ago(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000));
+  if (s < 60) return s === 1 ? 'Less than a second' : `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m < 60) return m === 1 ? 'About a minute' : `${m} minutes`;
+  const h = Math.round(m / 60);
+  return h === 1 ? 'About an hour' : `${h} hours`;
+}
+
+/**
+ * One fake container. Its main process runs `cmd` from the engine's commands; its output
+ * goes to whoever is attached. Emits 'exit' (status) when the main process ends.
+ */
+export class Container extends EventEmitter {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly cmd: string[];
+  readonly tty: boolean;
+  readonly openStdin: boolean;
+  readonly stdinOnce: boolean;
+  readonly env: string[];
+  readonly labels: Record<string, string>;
+  readonly created = Date.now();
+  running = false;
+  exitCode = 0;
+  pid = 0;
+  startedAt = 0;
+  finishedAt = 0;
+  /** The main process's stdin while it runs. */
+  stdin: PassThrough | null = null;
+  /** The main process's stdout and stderr, fanned out to attached clients. */
+  stdout = new Broadcast();
+  stderr = new Broadcast();
+  private abort: AbortController | null = null;
+  private exited: Promise<number> = Promise.resolve(0);
+
+  constructor(
+    spec: ContainerSpec,
+    private readonly commands: ReadonlyMap<string, Command>,
+  ) {
+    super();
+    this.id = containerIdFor(spec.name);
+    this.name = spec.name;
+    this.image = spec.image ?? 'hijack/demo:latest';
+    this.cmd = spec.cmd?.length ? [...spec.cmd] : ['sleep', 'infinity'];
+    this.tty = spec.tty ?? false;
+    this.openStdin = spec.openStdin ?? true;
+    this.stdinOnce = spec.stdinOnce ?? true;
+    this.env = spec.env ?? [];
+    this.labels = spec.labels ?? {};
+  }
+
+  /** Starts the main process; a no-op when it already runs. */
+  start(pid: number): void {
+    if (this.running) return;
+    this.running = true;
+    this.pid = pid;
+    this.startedAt = Date.now();
+    this.abort = new AbortController();
+    this.stdin = new PassThrough();
+    if (!this.openStdin) this.stdin.end();
+    this.stdout = new Broadcast();
+    this.stderr = new Broadcast();
+    const signal = this.abort.signal;
+    this.exited = runCommand(this.commands, this.cmd, {
+      stdin: this.stdin,
+      stdout: this.stdout,
+      stderr: this.tty ? this.stdout : this.stderr,
+      env: this.env,
+      signal,
+    }).then((status) => {
+      this.running = false;
+      this.exitCode = status;
+      this.finishedAt = Date.now();
+      this.pid = 0;
+      this.stdin?.destroy();
+      this.stdin = null;
+      this.abort = null;
+      this.emit('exit', status);
+      return status;
+    });
+  }
+
+  /** Kills the main process (status 137); resolves when it has exited. */
+  async kill(): Promise<void> {
+    this.abort?.abort();
+    await this.exited;
+  }
+
+  /** Resolves with the exit status once the main process ended (at once if it is not running). */
+  wait(): Promise<number> {
+    return this.running ? this.exited : Promise.resolve(this.exitCode);
+  }
+
+  /** Docker's `State.Status`. */
+  get status(): 'running' | 'exited' | 'created' {
+    if (this.running) return 'running';
+    return this.startedAt ? 'exited' : 'created';
+  }
+
+  /** The entry of `GET /containers/json` (`docker ps`). */
+  summary(): Record<string, unknown> {
+    const status = this.running
+      ? `Up ${ago(Date.now() - this.startedAt)}`
+      : this.startedAt
+        ? `Exited (${this.exitCode}) ${ago(Date.now() - this.finishedAt)} ago`
+        : 'Created';
+    return {
+      Id: this.id,
+      Names: [`/${this.name}`],
+      Image: this.image,
+      ImageID: `sha256:${containerIdFor('image:' + this.image)}`,
+      Command: this.cmd.join(' '),
+      Created: Math.floor(this.created / 1000),
+      Ports: [],
+      Labels: this.labels,
+      State: this.status,
+      Status: status,
+      HostConfig: { NetworkMode: 'none' },
+      NetworkSettings: { Networks: {} },
+      Mounts: [],
+    };
+  }
+
+  /** The body of `GET /containers/{id}/json` (`docker inspect`). */
+  inspect(): Record<string, unknown> {
+    return {
+      Id: this.id,
+      Created: iso(this.created),
+      Path: this.cmd[0],
+      Args: this.cmd.slice(1),
+      State: {
+        Status: this.status,
+        Running: this.running,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: this.pid,
+        ExitCode: this.exitCode,
+        Error: '',
+        StartedAt: this.startedAt ? iso(this.startedAt) : ZERO_TIME,
+        FinishedAt: this.finishedAt ? iso(this.finishedAt) : ZERO_TIME,
+      },
+      Image: `sha256:${containerIdFor('image:' + this.image)}`,
+      Name: `/${this.name}`,
+      RestartCount: 0,
+      Driver: 'hijack-demo',
+      Platform: 'linux',
+      MountLabel: '',
+      ProcessLabel: '',
+      AppArmorProfile: '',
+      ExecIDs: null,
+      HostConfig: { NetworkMode: 'none', AutoRemove: false, Init: false },
+      GraphDriver: { Data: null, Name: 'hijack-demo' },
+      Mounts: [],
+      Config: {
+        Hostname: this.id.slice(0, 12),
+        Domainname: '',
+        User: '',
+        AttachStdin: false,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: this.tty,
+        OpenStdin: this.openStdin,
+        StdinOnce: this.stdinOnce,
+        Env: this.env,
+        Cmd: this.cmd,
+        Image: this.image,
+        WorkingDir: '',
+        Entrypoint: null,
+        Labels: this.labels,
+      },
+      NetworkSettings: { Networks: {}, Ports: {}, SandboxID: '', SandboxKey: '' },
+    };
+  }
+}

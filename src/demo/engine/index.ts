@@ -1,0 +1,16 @@
+/**
+ * The demo engine: a Docker-engine-compatible fixture whose containers are records and
+ * whose processes are built-in commands (no child processes, no shell). The real `docker`
+ * CLI can `ps`, `inspect`, `exec` and `attach` against it. See docs/engine.md.
+ *
+ * @module
+ */
+export { createEngine, type Engine, type EngineOptions } from './engine.js';
+export { Container, containerIdFor, defaultContainers, type ContainerSpec } from './containers.js';
+export {
+  builtinCommands,
+  formatDate,
+  writeOut,
+  type Command,
+  type CommandContext,
+} from './commands.js';
