@@ -203,13 +203,15 @@ async function readErrorBody(socket: net.Socket, head: ResponseHead): Promise<st
   const want = Number.isFinite(length) ? Math.min(length, ERROR_BODY_LIMIT) : ERROR_BODY_LIMIT;
   const parts: Buffer[] = [head.rest];
   let got = head.rest.length;
-  if (got < want && !socket.destroyed && !socket.readableEnded) {
+  const complete = () =>
+    got >= want || (chunked && /(^|\r\n)0\r\n\r\n$/.test(Buffer.concat(parts).toString('latin1')));
+  if (!complete() && !socket.destroyed && !socket.readableEnded) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ERROR_BODY_WAIT_MS);
       function onData(c: Buffer) {
         parts.push(c);
         got += c.length;
-        if (got >= want || (chunked && c.includes('0\r\n\r\n'))) done();
+        if (complete()) done();
       }
       function done() {
         clearTimeout(timer);

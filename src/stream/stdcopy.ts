@@ -49,25 +49,28 @@ export interface DemuxOptions {
  */
 export function demuxStdcopy(source: Readable, options: DemuxOptions = {}): Demuxed {
   let paused = false;
-  const wanting = () => {
-    if (paused && !full(stdout) && !full(stderr)) {
+  // `_read` of one output means that output wants more (Readable calls it before taking
+  // the chunk out of its buffer, so its own length is not a signal); only the other
+  // output's fullness may keep the source paused.
+  const wanting = (other: () => Readable) => () => {
+    if (paused && !full(other())) {
       paused = false;
       source.resume();
     }
   };
-  const mk = () =>
+  const mk = (other: () => Readable) =>
     new Readable({
       ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
-      read: wanting,
+      read: wanting(other),
       destroy(err, cb) {
         // Both outputs gone: nothing left to read for.
         if (stdout?.destroyed && stderr?.destroyed) finish();
-        else wanting();
+        else wanting(other)();
         cb(err);
       },
     });
-  const stdout = mk();
-  const stderr = mk();
+  const stdout: Readable = mk(() => stderr);
+  const stderr: Readable = mk(() => stdout);
   const full = (r: Readable) => !r.destroyed && r.readableLength >= r.readableHighWaterMark;
 
   let header = Buffer.alloc(0); // partial header bytes

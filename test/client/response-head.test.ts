@@ -6,6 +6,7 @@ import {
   formatRequestHead,
   parseResponseHead,
   readResponseHead,
+  type RequestHead,
 } from '../../src/client/response-head.js';
 import { isHijackError } from '../../src/errors.js';
 
@@ -166,12 +167,13 @@ test('formatRequestHead writes a head and refuses injection', () => {
     h,
     'POST /v1.41/exec/x/start HTTP/1.1\r\nHost: d\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 0\r\n\r\n',
   );
-  for (const bad of [
+  const bads: RequestHead[] = [
     { method: 'GE T', path: '/', headers: {} },
     { method: 'GET', path: '/a b', headers: {} },
     { method: 'GET', path: '/', headers: { 'X: y': '1' } },
     { method: 'GET', path: '/', headers: { X: 'a\r\nInjected: 1' } },
-  ]) {
+  ];
+  for (const bad of bads) {
     assert.throws(
       () => formatRequestHead(bad),
       (e) => isHijackError(e, 'ERR_INVALID_ARGUMENT'),
