@@ -1,0 +1,109 @@
+/**
+ * The `hijack` command line: one commander program, one module per subcommand.
+ *
+ * To add a subcommand, write `src/cli/NAME.ts` exporting a {@link RegisterCommand} and add
+ * one line to {@link commands} below.
+ *
+ * @module
+ */
+import { Command, CommanderError } from 'commander';
+import type { Readable, Writable } from 'node:stream';
+import { isHijackError } from '../errors.js';
+import { registerAttach } from './attach.js';
+
+/** Process streams and environment a command runs with (tests pass their own). */
+export interface CliIO {
+  stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Exit codes shared by every subcommand. */
+export const EXIT = {
+  /** Clean end. */
+  OK: 0,
+  /** Failure after start (a stream error, a server-side error). */
+  ERROR: 1,
+  /** Bad flags or arguments. */
+  USAGE: 2,
+} as const;
+
+/**
+ * Registers one subcommand. Its action returns (or resolves to) the exit code; it must not
+ * call process.exit.
+ */
+export type RegisterCommand = (
+  program: Command,
+  io: CliIO,
+  setExitCode: (code: number) => void,
+) => void;
+
+/** Every subcommand, one line each. */
+const commands: RegisterCommand[] = [
+  registerAttach,
+  // (other subcommands register here)
+];
+
+/** Builds the program; exposed for tests and for help text generation. */
+export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
+  const program = new Command('hijack')
+    .description(
+      "Go net/http's connection control for Node.js: hijacked streams, gateway, socket facts.",
+    )
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+  for (const register of commands) register(program, io, setExitCode);
+  for (const c of program.commands) {
+    c.exitOverride().configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+  }
+  return program;
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after the program name); resolves to the exit
+ * code. Never calls process.exit.
+ */
+export async function main(argv: string[], io?: Partial<CliIO>): Promise<number> {
+  const full: CliIO = {
+    stdin: io?.stdin ?? process.stdin,
+    stdout: io?.stdout ?? process.stdout,
+    stderr: io?.stderr ?? process.stderr,
+    env: io?.env ?? process.env,
+  };
+  let code: number = EXIT.OK;
+  const program = buildProgram(full, (c) => (code = c));
+  if (argv.length === 0) {
+    full.stdout.write(program.helpInformation());
+    return EXIT.USAGE;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
+        return EXIT.OK;
+      }
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    if (isHijackError(err, 'ERR_USAGE')) {
+      full.stderr.write(`hijack: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
+    full.stderr.write(`hijack: ${(err as Error).message ?? String(err)}\n`);
+    return EXIT.ERROR;
+  }
+}
