@@ -44,5 +44,19 @@ if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node'
   args.push(`--nodedir=${prefix}`);
 }
 rmSync(failedFile, { force: true });
-const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
-if (r.status !== 0) fail(`node-gyp rebuild exited with ${r.status ?? r.error?.message}`);
+const r = spawnSync(cmd, args, {
+  cwd: root,
+  stdio: ['ignore', 'inherit', 'pipe'],
+  encoding: 'utf8',
+});
+process.stderr.write(r.stderr ?? '');
+if (r.status !== 0) {
+  // Keep the lines that say what went wrong (missing compiler, python, headers …).
+  const why = (r.stderr ?? '')
+    .split('\n')
+    .filter((l) => /error|not found|cannot|ENOENT|No such file/i.test(l) && !/not ok/.test(l))
+    .slice(0, 3)
+    .map((l) => l.trim())
+    .join('; ');
+  fail(`node-gyp rebuild exited with ${r.status ?? r.error?.message}${why ? ` (${why})` : ''}`);
+}
