@@ -122,7 +122,7 @@ interface AttachFlags {
   data?: string;
   upgrade: string;
   detachKeys: string;
-  demux: boolean;
+  demux: string;
   connectTimeout?: string;
   tlsCa?: string;
   tlsCert?: string;
@@ -153,6 +153,9 @@ export async function runAttach(
   let keys: Buffer;
   try {
     keys = parseDetachKeys(flags.detachKeys);
+    if (!['auto', 'always', 'never'].includes(flags.demux)) {
+      throw new HijackError('ERR_USAGE', '--demux is auto, always or never');
+    }
     const headers: Record<string, string[]> = {};
     for (const [k, v] of flags.header) (headers[k] ??= []).push(v);
     const tls: NonNullable<DialHijackOptions['tls']> = {};
@@ -248,7 +251,9 @@ export async function runAttach(
         src.once('end', () => res());
         src.once('error', rej);
       });
-    if (flags.demux && conn.mediaType === MULTIPLEXED_STREAM) {
+    const demux =
+      flags.demux === 'always' || (flags.demux === 'auto' && conn.mediaType === MULTIPLEXED_STREAM);
+    if (demux) {
       const { stdout, stderr } = demuxStdcopy(socket);
       outputs.push(copy(stdout, io.stdout), copy(stderr, io.stderr));
     } else {
@@ -304,7 +309,12 @@ export const registerAttach: RegisterCommand = (program: Command, io, setExitCod
       'key sequence that detaches when stdin is a terminal (ctrl-<letter>, comma-separated)',
       'ctrl-p,ctrl-q',
     )
-    .option('--no-demux', 'print a multiplexed stream as is, without splitting stdout/stderr')
+    .option(
+      '--demux <mode>',
+      'split Docker stdcopy frames into stdout/stderr: auto (when the media type is ' +
+        'multiplexed-stream), always (e.g. non-TTY exec on API < 1.42), never',
+      'auto',
+    )
     .option('--connect-timeout <ms>', 'connect timeout in milliseconds (default 30000)')
     .option('--tls-ca <file>', 'CA certificate(s) to verify an https:// target with (PEM)')
     .option('--tls-cert <file>', 'client certificate (PEM)')
