@@ -1,0 +1,273 @@
+/**
+ * Server benchmarks, every row measured side by side in one run:
+ *
+ * 1. Takeover rate: connect, `Upgrade` request, 101, one-byte echo, close. Our hijack()
+ *    in a 'request' handler (enableHijack server) against Node's bare 'upgrade' event and
+ *    Go 1.19 net/http Hijack at GOMAXPROCS=1. One load client for all three: a Go program
+ *    (test/peers/go/takeover-load) with fixed concurrency and duration.
+ * 2. Keep-alive GET requests per second with trackConnections() on and off (wrk).
+ *
+ * Servers run in their own processes pinned to CPU 0, load clients pinned to CPU 1 (when
+ * taskset and two CPUs exist). Rounds alternate the servers; the best round counts.
+ *
+ * The same file is also the Node server process: with HIJACK_BENCH_SERVER set it serves
+ * that variant and prints its port.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { enableHijack, hijack, trackConnections } from '../src/server/index.js';
+import { buildGoPeer } from '../test/helpers/go.js';
+import { fmt, table, type BenchContext, type BenchSection } from './lib.js';
+
+const SWITCH = 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n';
+
+/** Echoes every byte until the client ends, then ends. */
+function echo(socket: Socket, head: Buffer): void {
+  socket.write(SWITCH);
+  if (head.length) socket.write(head);
+  socket.on('data', (d: Buffer) => socket.write(d));
+  socket.on('end', () => socket.end());
+  socket.on('error', () => socket.destroy());
+}
+
+/** Worker mode: one server variant in this process. */
+function serve(kind: string): void {
+  const server = createServer();
+  if (kind === 'hijack') {
+    enableHijack(server);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      hijack(req, res).then(
+        ({ socket, head }) => echo(socket, head),
+        () => res.destroy(),
+      );
+    });
+  } else if (kind === 'upgrade') {
+    server.on('upgrade', (_req: IncomingMessage, socket: Socket, head: Buffer) =>
+      echo(socket, head),
+    );
+  } else if (kind === 'tracked' || kind === 'untracked') {
+    if (kind === 'tracked') trackConnections(server);
+    server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 3 });
+      res.end('ok\n');
+    });
+  } else {
+    throw new Error(`unknown HIJACK_BENCH_SERVER ${kind}`);
+  }
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`listening 127.0.0.1:${(server.address() as AddressInfo).port}\n`);
+  });
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+const pinnable = os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+/** argv prefixed with `taskset -c CPU` when pinning is possible. */
+const pin = (cpu: number, argv: string[]) =>
+  pinnable ? ['taskset', '-c', String(cpu), ...argv] : argv;
+
+/** Starts a server process; resolves with its address once it printed "listening ADDR". */
+function startServer(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ addr: string; proc: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server ${argv.join(' ')} did not start in 20 s`));
+    }, 20_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ addr: m[1]!, proc });
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server ${argv.join(' ')} exited with ${code}`));
+    });
+  });
+}
+
+async function stopServer(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+  await gone;
+  clearTimeout(t);
+}
+
+function run(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: ${code}\n${err}`)),
+    );
+  });
+}
+
+interface Variant {
+  name: string;
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+const self = fileURLToPath(import.meta.url);
+const nodeServer = (kind: string): Variant => ({
+  name: kind,
+  argv: pin(0, [process.execPath, '--import', 'tsx', self]),
+  env: { ...process.env, HIJACK_BENCH_SERVER: kind },
+});
+
+/**
+ * Runs `measure` against each variant, alternating, `rounds` times; best per variant.
+ * Each fresh server process is warmed up first with `warm` (JIT, lazy state), unmeasured.
+ */
+async function alternate(
+  variants: Variant[],
+  rounds: number,
+  measure: (addr: string, warmup: boolean) => Promise<number>,
+): Promise<Map<string, number[]>> {
+  const results = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const v of variants) {
+      const { addr, proc } = await startServer(v.argv, v.env);
+      try {
+        await measure(addr, true);
+        results.get(v.name)!.push(await measure(addr, false));
+      } finally {
+        await stopServer(proc);
+      }
+    }
+  }
+  return results;
+}
+
+const best = (xs: number[]) => Math.max(...xs);
+
+async function takeovers(ctx: BenchContext) {
+  const load = buildGoPeer('takeover-load');
+  const goServer = buildGoPeer('hijack-echo-server');
+  const seconds = ctx.quick ? 1.5 : 5;
+  const concurrency = 16;
+  const rounds = ctx.quick ? 1 : 2;
+  const variants: Variant[] = [
+    nodeServer('hijack'),
+    nodeServer('upgrade'),
+    { name: 'go', argv: pin(0, [goServer]), env: { ...process.env, GOMAXPROCS: '1' } },
+  ];
+  const errors = new Map<string, number>();
+  const res = await alternate(variants, rounds, async (addr, warmup) => {
+    const d = warmup ? 1 : seconds;
+    const out = await run(pin(1, [load, '-addr', addr, '-c', String(concurrency), '-d', `${d}s`]));
+    const r = JSON.parse(out) as { rate: number; errors: number; firstError: string };
+    if (r.errors)
+      console.error(`takeover-load ${addr}: ${r.errors} errors, first: ${r.firstError}`);
+    if (!warmup) errors.set(addr, r.errors);
+    return r.rate;
+  });
+  return {
+    res,
+    seconds,
+    concurrency,
+    rounds,
+    errors: [...errors.values()].reduce((a, b) => a + b, 0),
+  };
+}
+
+async function keepAlive(ctx: BenchContext) {
+  const seconds = ctx.quick ? 2 : 5;
+  const conns = 32;
+  const threads = 1;
+  const res = await alternate(
+    [nodeServer('untracked'), nodeServer('tracked')],
+    2,
+    async (addr, warmup) => {
+      const d = warmup ? 1 : seconds;
+      const out = await run(
+        pin(1, ['wrk', `-t${threads}`, `-c${conns}`, `-d${d}s`, `http://${addr}/`]),
+      );
+      const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
+      if (!m) throw new Error(`wrk gave no Requests/sec:\n${out}`);
+      return Number(m[1]);
+    },
+  );
+  return { res, seconds, conns, threads };
+}
+
+export default async function bench(ctx: BenchContext): Promise<BenchSection> {
+  const t = await takeovers(ctx);
+  const k = await keepAlive(ctx);
+  const hj = best(t.res.get('hijack')!);
+  const up = best(t.res.get('upgrade')!);
+  const go = best(t.res.get('go')!);
+  const on = best(k.res.get('tracked')!);
+  const off = best(k.res.get('untracked')!);
+  const all = (xs: number[]) => xs.map((x) => fmt(x)).join(' / ');
+  const verdict = (ratio: number, target: number) =>
+    ratio >= target ? `meets ≥ ${target.toFixed(2)}×` : `below the ${target.toFixed(2)}× target`;
+  const markdown = [
+    '## Server: takeovers and tracked keep-alive',
+    '',
+    `Takeover = connect, \`Upgrade: echo\` request, 101, one-byte echo, close. Load client:`,
+    `test/peers/go/takeover-load (Go 1.19), ${t.concurrency} connections at a time, ${t.seconds} s`,
+    `per run after a 1 s unmeasured warm-up of each fresh server process, ${t.rounds} alternating
+round(s), best run counts${pinnable ? '; servers pinned to CPU 0, clients to CPU 1 with taskset' : ''}.`,
+    `Each server is one process with one thread of JavaScript (Go: GOMAXPROCS=1). Load-client errors: ${t.errors}.`,
+    '',
+    table(
+      ['server', 'takeovers/s (best)', 'all runs', 'vs Node upgrade', 'vs Go'],
+      [
+        [
+          'hijack() in a request handler (enableHijack)',
+          fmt(hj),
+          all(t.res.get('hijack')!),
+          `${(hj / up).toFixed(3)}× (${verdict(hj / up, 0.95)})`,
+          `${(hj / go).toFixed(3)}× (${verdict(hj / go, 1.0)})`,
+        ],
+        [
+          "Node's bare 'upgrade' event",
+          fmt(up),
+          all(t.res.get('upgrade')!),
+          '1.000×',
+          `${(up / go).toFixed(3)}×`,
+        ],
+        [
+          'Go 1.19 net/http Hijack, GOMAXPROCS=1',
+          fmt(go),
+          all(t.res.get('go')!),
+          `${(go / up).toFixed(3)}×`,
+          '1.000×',
+        ],
+      ],
+    ),
+    `Keep-alive \`GET /\` (3-byte body), \`wrk -t${k.threads} -c${k.conns} -d${k.seconds}s\`, each fresh server warmed up for 1 s unmeasured, servers alternated twice each, best run counts.`,
+    '',
+    table(
+      ['server', 'requests/s (best)', 'all runs', 'ratio'],
+      [
+        ['node:http, no tracking', fmt(off), all(k.res.get('untracked')!), '1.000×'],
+        [
+          'node:http + trackConnections()',
+          fmt(on),
+          all(k.res.get('tracked')!),
+          `${(on / off).toFixed(3)}× (${verdict(on / off, 0.97)})`,
+        ],
+      ],
+    ),
+  ].join('\n');
+  return { markdown };
+}
+
+if (process.env.HIJACK_BENCH_SERVER) serve(process.env.HIJACK_BENCH_SERVER);
