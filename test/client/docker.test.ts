@@ -4,7 +4,6 @@ import type { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dialHijack } from '../../src/client/dial.js';
-import { isHijackError } from '../../src/errors.js';
 import { demuxStdcopy } from '../../src/stream/stdcopy.js';
 import { needDockerd, startDockerd, type Dockerd } from '../helpers/dockerd.js';
 
@@ -134,7 +133,7 @@ test('TTY exec: raw bytes, no framing', T, async (t) => {
 test('a missing exec is refused with dockerd’s message', T, async (t) => {
   if (!needDockerd(t, d)) return;
   await assert.rejects(startExec(d, 'does-not-exist'), (e: any) => {
-    assert.ok(isHijackError(e, 'ERR_UPGRADE_REFUSED'));
+    assert.equal(e.code, 'ERR_UPGRADE_REFUSED');
     assert.equal(e.statusCode, 404);
     assert.match(e.serverMessage, /No such exec instance/);
     return true;
