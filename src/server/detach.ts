@@ -17,8 +17,10 @@ import {
 
 /** Removes Node's per-connection HTTP listeners, frees the parser, clears timeouts. */
 export function detachSocket(socket: ServerSocket, req: IncomingMessage): void {
-  // Stop the flow before any 'data' listener goes, so no byte is emitted into the void.
-  socket.pause();
+  // In JS mode (the gate's), stop the flow before the 'data' listeners go, so no byte is
+  // emitted into the void. A socket the parser consumes in C++ emits nothing in JS yet;
+  // pausing it would stop its handle while its stream believes a read is pending.
+  if (!socket.parser?._consumed) socket.pause();
   for (const [event, names] of Object.entries(nodeSocketListeners)) {
     for (const fn of socket.listeners(event)) {
       if (names.includes((fn as { name: string }).name)) {
