@@ -109,6 +109,7 @@ export class Container extends EventEmitter {
     this.startedAt = Date.now();
     this.abort = new AbortController();
     this.stdin = new PassThrough();
+    this.stdin.on('error', () => {});
     if (!this.openStdin) this.stdin.end();
     this.stdout = new Broadcast();
     this.stderr = new Broadcast();

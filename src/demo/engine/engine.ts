@@ -271,11 +271,19 @@ export function createEngine(options: EngineOptions = {}): Engine {
       res.end();
       return;
     }
-    const session = await openSession(req, res, {
-      framed: !tty,
-      mediaType: mediaType(version, tty),
-      headers: headLines,
-    });
+    let session: Session;
+    try {
+      session = await openSession(req, res, {
+        framed: !tty,
+        mediaType: mediaType(version, tty),
+        headers: headLines,
+      });
+    } catch (err) {
+      // No stream, no process: the exec never ran (dockerd's status for that).
+      e.container.off('exit', onExit);
+      done(126);
+      throw err;
+    }
     track(session);
     // A client that disappears kills the exec (nothing could read its output any more).
     void session.closed.then(() => e.abort.abort());
@@ -341,6 +349,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const containerStdin = c.stdin;
     if (flag(q, 'stdin') && containerStdin && c.openStdin) {
       session.stdin.on('data', (chunk: Buffer) => {
+        // Another client's EOF may have closed it (StdinOnce): the bytes have no reader.
+        if (containerStdin.writableEnded || containerStdin.destroyed) return;
         if (!containerStdin.write(chunk)) {
           session.stdin.pause();
           containerStdin.once('drain', () => session.stdin.resume());
