@@ -21,9 +21,7 @@ export interface SeenRequest {
 export type RawHandler = (sock: net.Socket, req: SeenRequest, rest: Buffer) => void;
 
 /** A raw upstream listening on a unix socket in a fresh temp dir. */
-export async function rawUpstream(
-  handle: RawHandler,
-): Promise<{
+export async function rawUpstream(handle: RawHandler): Promise<{
   path: string;
   dir: string;
   seen: SeenRequest[];

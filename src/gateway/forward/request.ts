@@ -54,7 +54,15 @@ export function forwardRequest(
   const withBody = hasBody(req);
   let bytesIn = 0;
   let bytesOut = 0;
-  if (withBody) req.on('data', (c: Buffer) => (bytesIn += c.length));
+  // Counted as undici pulls it (a 'data' listener would start the flow too early).
+  const body = withBody
+    ? (async function* () {
+        for await (const chunk of req) {
+          bytesIn += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+      })()
+    : null;
 
   return new Promise<ForwardOutcome>((resolve) => {
     let status = 0;
@@ -163,7 +171,7 @@ export function forwardRequest(
           path: s.target,
           method: req.method as Dispatcher.HttpMethod,
           headers,
-          body: withBody ? req : null,
+          body,
           headersTimeout: s.headTimeout,
           bodyTimeout: s.streamTimeout,
         } as Dispatcher.DispatchOptions,
