@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import type { Readable, Writable } from 'node:stream';
 import { isHijackError } from '../errors.js';
 import { registerAttach } from './attach.js';
+import { registerGateway } from './gateway.js';
 
 /** Process streams and environment a command runs with (tests pass their own). */
 export interface CliIO {
@@ -42,6 +43,7 @@ export type RegisterCommand = (
 /** Every subcommand, one line each. */
 const commands: RegisterCommand[] = [
   registerAttach,
+  registerGateway,
   // (other subcommands register here)
 ];
 

@@ -1,0 +1,111 @@
+/**
+ * `hijack gateway`: parses flags, environment and config file (part A's
+ * {@link gatewayOptionsFromFlags}) into options, runs {@link createGateway}, and shuts it
+ * down gracefully on SIGTERM / SIGINT (a second signal cuts everything at once).
+ *
+ * @module
+ */
+import type { Command } from 'commander';
+import { createGateway } from '../gateway/server.js';
+import type { Gateway } from '../gateway/server.js';
+import { dialUpstream, parseUpstream } from '../gateway/forward/upstream.js';
+import type { Endpoint } from '../gateway/types.js';
+import {
+  exitCodeFor,
+  formatCliError,
+  gatewayCommand,
+  gatewayOptionsFromFlags,
+} from './gateway-args.js';
+import type { GatewayFlags } from './gateway-args.js';
+import type { CliIO, RegisterCommand } from './main.js';
+
+/** Milliseconds in-flight requests get after SIGTERM before they are cut. */
+const SHUTDOWN_TIMEOUT = 10_000;
+
+function upstreamUrl(e: Endpoint): string {
+  return e.kind === 'unix'
+    ? `unix://${e.path}`
+    : `${e.kind}://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
+}
+
+/**
+ * Runs the gateway until SIGTERM/SIGINT (or `signal`); resolves with the exit code:
+ * 0 after a clean shutdown, 1 on a runtime failure, 2 on a usage or config error.
+ */
+export async function runGateway(
+  flags: GatewayFlags,
+  io: CliIO,
+  signal?: AbortSignal,
+): Promise<number> {
+  let gw: Gateway;
+  try {
+    const options = gatewayOptionsFromFlags(flags, io.env);
+    gw = createGateway(options);
+  } catch (err) {
+    io.stderr.write(formatCliError(err) + '\n');
+    return exitCodeFor(err);
+  }
+  const log = (msg: string) => io.stderr.write(`hijack gateway: ${msg}\n`);
+  gw.on('request', (e) => {
+    if (e.error && e.status >= 500) log(`${e.method} ${e.url} → ${e.status}: ${e.error.message}`);
+  });
+  try {
+    const addrs = await gw.listen();
+    const up = upstreamUrl(gw.options.upstream);
+    log(`listening on ${addrs.map((a) => a.url).join(', ')}; upstream ${up}`);
+    // Tell early when the upstream is not there; the gateway serves anyway (502 until it is).
+    dialUpstream(parseUpstream(up), { timeout: 2000 }).then(
+      (s) => s.destroy(),
+      (err: Error) => log(`warning: ${err.message.replace(/^hijack gateway: /, '')}`),
+    );
+  } catch (err) {
+    io.stderr.write(formatCliError(err) + '\n');
+    await gw.close({ timeout: 0, grace: 0 });
+    return exitCodeFor(err);
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (why: string) => {
+      if (stopping) {
+        log(`${why} again: cutting every connection`);
+        for (const t of gw.trackers) for (const c of t) c.socket.destroy();
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log(`${why}: shutting down (finishing in-flight requests, ending streams)`);
+      gw.close({ timeout: SHUTDOWN_TIMEOUT }).then(
+        () => {
+          cleanup();
+          log('stopped');
+          resolve(0);
+        },
+        (err: Error) => {
+          cleanup();
+          log(`shutdown failed: ${err.message}`);
+          resolve(1);
+        },
+      );
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    const onAbort = () => stop('abort');
+    const cleanup = () => {
+      process.removeListener('SIGTERM', onTerm);
+      process.removeListener('SIGINT', onInt);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    signal?.addEventListener('abort', onAbort);
+  });
+}
+
+/** Registers `hijack gateway`. */
+export const registerGateway: RegisterCommand = (program: Command, io: CliIO, setExitCode) => {
+  program.addCommand(
+    gatewayCommand().action(async (flags: GatewayFlags) => {
+      setExitCode(await runGateway(flags, io));
+    }),
+  );
+};
