@@ -6,6 +6,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { HijackError } from '../errors.js';
+import { peerCred, tcpInfo, type PeerCred, type TcpInfo } from '../socket/index.js';
 import { onHijacked } from './conn-hooks.js';
 import { kOnMessageBegin, type ServerSocket } from './internal/node-http.js';
 
@@ -82,6 +83,16 @@ export class Conn<C = unknown> {
   /** Milliseconds since accept. */
   get age(): number {
     return Date.now() - this.createdAt;
+  }
+
+  /** The kernel's `struct tcp_info` for this connection (see {@link tcpInfo}); throws ERR_NOT_TCP on unix sockets. */
+  tcpInfo(): TcpInfo {
+    return tcpInfo(this.socket);
+  }
+
+  /** The peer process of a unix-socket connection (see {@link peerCred}); throws ERR_NOT_UNIX on TCP. */
+  peerCred(): PeerCred {
+    return peerCred(this.socket);
   }
 }
 
