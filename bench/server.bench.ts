@@ -161,7 +161,7 @@ async function takeovers(ctx: BenchContext) {
   const goServer = buildGoPeer('hijack-echo-server');
   const seconds = ctx.quick ? 1.5 : 5;
   const concurrency = 16;
-  const rounds = ctx.quick ? 1 : 2;
+  const rounds = ctx.quick ? 1 : 3;
   const variants: Variant[] = [
     nodeServer('hijack'),
     nodeServer('upgrade'),
