@@ -138,11 +138,12 @@ export class Gate {
       }
       return read.call(this, n);
     };
-    this.nodeOnIncoming(req, keepAlive);
+    // An Upgrade or CONNECT answered normally ends the connection: what follows its head is
+    // not HTTP.
+    this.nodeOnIncoming(req, final ? false : keepAlive);
     const res = this.socket._httpMessage as ServerResponse | undefined;
     if (res && (res as unknown as { req?: unknown }).req === req) {
       msg.res = res;
-      if (final && !msg.take && !res.headersSent) res.shouldKeepAlive = false;
       res.once('finish', () => {
         msg.responded = true;
         this.pump();
