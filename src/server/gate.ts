@@ -129,14 +129,13 @@ export class Gate {
     const msg = new GatedMessage(r, framingOf(r), final);
     (r as unknown as Record<symbol, GatedMessage>)[kMessage] = msg;
     this.cur = msg;
-    const gate = this;
     const read = r._read;
-    r._read = function gatedRead(this: IncomingMessage, n: number) {
+    r._read = (n: number) => {
       if (!msg.bodyWanted && !msg.take) {
         msg.bodyWanted = true;
-        queueMicrotask(() => gate.pump());
+        queueMicrotask(() => this.pump());
       }
-      return read.call(this, n);
+      return read.call(r, n);
     };
     // An Upgrade or CONNECT answered normally ends the connection: what follows its head is
     // not HTTP.

@@ -92,7 +92,7 @@ function readSome(req: IncomingMessage, n: number | 'all'): Promise<Buffer> {
 
 async function run(kind: Kind, piece: number, wait: boolean, transport: 'tcp' | 'tls' | 'unix') {
   let handlerCalls = 0;
-  let read = Buffer.alloc(0);
+  let read: Buffer = Buffer.alloc(0);
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     handlerCalls++;
     void (async () => {

@@ -43,7 +43,7 @@ function recorded(
 
 const ok = (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('ok');
 
-async function settle(tracker: ConnectionTracker<unknown>, pred: () => boolean) {
+async function settle(tracker: ConnectionTracker<any>, pred: () => boolean) {
   for (let i = 0; i < 200 && !pred(); i++) await sleep(10);
   assert.ok(pred(), `tracker: ${tracker.size} live`);
 }
@@ -208,13 +208,12 @@ test(
   { timeout: 10_000 },
   async () => {
     const seen: unknown[] = [];
-    let tracker!: ConnectionTracker<unknown>;
     const server = httpServer((req, res) => {
       const conn = tracker.of(req);
       seen.push(conn === tracker.of(req.socket) ? conn : 'mismatch');
       res.end('ok');
     });
-    tracker = trackConnections(server);
+    const tracker = trackConnections(server);
     const l = await listen(server, { unix: true });
     try {
       const clients = [l.connect(), l.connect(), l.connect()];
