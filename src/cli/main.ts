@@ -7,9 +7,12 @@
  * @module
  */
 import { Command, CommanderError } from 'commander';
+import { realpathSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { isHijackError } from '../errors.js';
 import { registerAttach } from './attach.js';
+import { registerDemo } from './demo.js';
 import { registerGateway } from './gateway.js';
 
 /** Process streams and environment a command runs with (tests pass their own). */
@@ -43,6 +46,7 @@ export type RegisterCommand = (
 /** Every subcommand, one line each. */
 const commands: RegisterCommand[] = [
   registerAttach,
+  registerDemo,
   registerGateway,
   // (other subcommands register here)
 ];
@@ -109,3 +113,16 @@ export async function main(argv: string[], io?: Partial<CliIO>): Promise<number>
     return EXIT.ERROR;
   }
 }
+
+/** True when this module is the program itself (`node --import tsx src/cli/main.ts …`, as `npm start` runs it). */
+function isEntryPoint(): boolean {
+  try {
+    return (
+      !!process.argv[1] && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url
+    );
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));

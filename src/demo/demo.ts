@@ -1,0 +1,165 @@
+/**
+ * `hijack demo`: the demo engine on a private unix socket, the gateway in front of it on
+ * loopback with a policy that allows what `docker exec`, `attach`, `ps` and `version` need,
+ * the JSON access log, and the live connections page.
+ *
+ * @module
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HijackError } from '../errors.js';
+import { presetRules } from '../gateway/config/presets.js';
+import { observeGateway, type LogDestination, type Observer } from '../gateway/observe/index.js';
+import { parseRule } from '../gateway/policy/rule.js';
+import { createGateway, type Gateway } from '../gateway/server.js';
+import type { LogLevel } from '../gateway/types.js';
+import { createEngine, type Engine } from './engine/index.js';
+
+/** Options of {@link startDemo}. */
+export interface DemoOptions {
+  /** Loopback address for the gateway and the page: `127.0.0.1` (default), `::1` or `localhost`. */
+  host?: string;
+  /** Gateway port; 0 (default) picks a free one. */
+  port?: number;
+  /** Live page port; 0 (default) picks a free one. */
+  livePort?: number;
+  /** Access log level; default `info`. */
+  logLevel?: LogLevel;
+  /** Access log destination; default `stderr` (stdout carries the instructions). */
+  logDestination?: LogDestination;
+}
+
+/** A running demo. */
+export interface Demo {
+  /** `tcp://127.0.0.1:PORT`: the gateway, for `docker -H`. */
+  readonly gatewayUrl: string;
+  /** `http://127.0.0.1:PORT/`: the live connections page. */
+  readonly liveUrl: string;
+  /** The page's data for scripts. */
+  readonly jsonUrl: string;
+  /** Prometheus metrics. */
+  readonly metricsUrl: string;
+  /** `unix:///tmp/hijack-demo-…/engine.sock`: the engine, behind the gateway. */
+  readonly engineHost: string;
+  readonly engine: Engine;
+  readonly gateway: Gateway;
+  readonly observer: Observer;
+  /** What to run next, as printed by `hijack demo`. */
+  instructions(): string;
+  /** Stops the gateway (graceful), the page, the engine, and removes the temp dir. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The demo's rules: the `exec` preset (ps, inspect, version, exec, attach, wait) plus container start. */
+export function demoRules() {
+  return [...presetRules('exec'), parseRule('POST /containers/{id}/start', 'allow', 'hijack demo')];
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function checkPort(port: number | undefined, name: string): number {
+  const p = port ?? 0;
+  if (!Number.isInteger(p) || p < 0 || p > 65535) {
+    throw new HijackError('ERR_USAGE', `${name} must be a port number 0-65535 (0: any free port)`);
+  }
+  return p;
+}
+
+/**
+ * Starts the demo; resolves once everything listens.
+ *
+ * ```ts
+ * const demo = await startDemo({ port: 0 });
+ * console.log(demo.instructions());
+ * // echo hi | docker -H tcp://127.0.0.1:PORT exec -i c1 cat
+ * await demo.close();
+ * ```
+ *
+ * Throws HijackError ERR_USAGE for a non-loopback host or a bad port, ERR_CONFIG when a
+ * port is taken.
+ */
+export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
+  const host = options.host ?? '127.0.0.1';
+  if (!LOOPBACK.has(host)) {
+    throw new HijackError(
+      'ERR_USAGE',
+      `the demo listens on loopback only (127.0.0.1, ::1 or localhost), not ${host}: it has no authentication`,
+    );
+  }
+  const bind = host === 'localhost' ? '127.0.0.1' : host;
+  const port = checkPort(options.port, '--port');
+  const livePort = checkPort(options.livePort, '--live-port');
+
+  const dir = mkdtempSync(join(tmpdir(), 'hijack-demo-'));
+  const engine = createEngine({ socketPath: join(dir, 'engine.sock') });
+  let gateway: Gateway | undefined;
+  let observer: Observer | undefined;
+  const cleanup = async () => {
+    await gateway?.close({ timeout: 2000, grace: 1000 }).catch(() => undefined);
+    await observer?.close().catch(() => undefined);
+    await engine.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const engineHost = await engine.listen();
+    gateway = createGateway({
+      listen: [{ kind: 'tcp', host: bind, port }],
+      upstream: engineHost,
+      policy: { rules: demoRules() },
+    });
+    observer = observeGateway(gateway, {
+      log: { level: options.logLevel ?? 'info', destination: options.logDestination ?? 'stderr' },
+      live: { listen: { kind: 'tcp', host: bind, port: livePort } },
+    });
+    const [addr] = await gateway.listen();
+    const urls = await observer.listen();
+    const gatewayUrl = addr!.url;
+    const liveUrl = urls.live!;
+    const g = gateway;
+    const o = observer;
+    let closing: Promise<void> | undefined;
+    return {
+      gatewayUrl,
+      liveUrl,
+      jsonUrl: `${liveUrl}connections.json`,
+      metricsUrl: urls.metrics ?? `${liveUrl}metrics`,
+      engineHost,
+      engine,
+      gateway: g,
+      observer: o,
+      instructions: () => instructions(gatewayUrl, liveUrl),
+      close: () => (closing ??= cleanup()),
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** The text `hijack demo` prints: addresses, then the commands to run next. */
+export function instructions(gatewayUrl: string, liveUrl: string): string {
+  const h = `docker -H ${gatewayUrl}`;
+  const cmds: [string, string][] = [
+    [`echo hello | ${h} exec -i c1 cat`, 'stdin in, output back'],
+    [`${h} exec c1 sleep 30`, 'then watch it on the live page'],
+    [`${h} ps`, 'list the demo containers'],
+    [`${h} rm -f c1`, "refused by the gateway's policy"],
+  ];
+  const width = Math.max(...cmds.map(([c]) => c.length)) + 3;
+  return [
+    'hijack demo: a Docker-compatible demo engine behind the hijack gateway',
+    '',
+    `  gateway    ${gatewayUrl}   (policy: exec preset; everything else is refused)`,
+    `  live page  ${liveUrl}`,
+    `  JSON       ${liveUrl}connections.json`,
+    `  metrics    ${liveUrl}metrics`,
+    '',
+    'Run next, in another terminal (containers: c1 running, c2 cat for attach, c3 exited):',
+    '',
+    ...cmds.map(([c, why]) => `  ${c.padEnd(width)}# ${why}`),
+    '',
+    'Access log: JSON lines on stderr. Ctrl-C stops the demo.',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,237 @@
+/**
+ * The live connections model: every connection of a gateway with its state, identity,
+ * route, age, bytes and kernel facts, plus a short rtt/throughput trend, sampled on an
+ * interval. Feeds the live page (server-sent events) and `/connections.json`.
+ *
+ * @module
+ */
+import type { Socket } from 'node:net';
+import type { ConnState } from '../../server/tracker.js';
+import type { GatewayRequestEvent, GatewayTakeoverEvent } from '../forward/events.js';
+import type { Gateway } from '../server.js';
+import { identityLabel, identityView, type IdentityView } from './identity.js';
+import { tcpFacts, type TcpFacts } from './tcp.js';
+
+/** One live connection as the page and `/connections.json` show it. */
+export interface LiveConnection {
+  /** The tracker's connection id. */
+  id: number;
+  state: ConnState;
+  transport: 'tcp' | 'tls' | 'unix';
+  /** The listener it came in on (`tcp://127.0.0.1:2375`). */
+  listener: string;
+  /** `host:port` of the client, or `unix` (with the peer's uid in `identity`). */
+  remote: string;
+  /** Accepted at (ms since the epoch), and milliseconds since. */
+  since: number;
+  age: number;
+  /** Requests started on it. */
+  requests: number;
+  /** Who the client is (after its first identified request). */
+  identity?: IdentityView;
+  /** A short label of `identity`: `token app`, `uid 1000`, or the address. */
+  who: string;
+  /** The last request on it. */
+  route?: {
+    method: string;
+    path: string;
+    rule?: string;
+    decision: 'allow' | 'deny';
+    status: number;
+  };
+  /** The takeover it carries, if any. */
+  takeover?: { kind: string; protocol: string; since: number };
+  /** Bytes read from and written to the client socket (heads included). */
+  bytes: { in: number; out: number };
+  /** Kernel facts; null for unix sockets or without the native part. */
+  tcp: TcpFacts | null;
+  /** The last samples, oldest first: rtt (ms, null when unknown) and throughput (bytes/s, both ways). */
+  trend: { rtt: (number | null)[]; throughput: number[] };
+}
+
+/** A whole snapshot. */
+export interface LiveSnapshot {
+  /** When it was taken (ms since the epoch). */
+  time: number;
+  /** The gateway's listeners. */
+  listeners: string[];
+  /** Live connections by state (hijacked ones included until they close). */
+  counts: Record<'new' | 'active' | 'idle' | 'hijacked', number>;
+  /** Taken-over streams now open. */
+  takeovers: number;
+  connections: LiveConnection[];
+}
+
+/** Options of {@link createLiveView}. */
+export interface LiveViewOptions {
+  /** Milliseconds between samples. Default 1000. */
+  interval?: number;
+  /** Samples kept per connection for the trend. Default 60. */
+  trendLength?: number;
+}
+
+/** The live view of a gateway. */
+export interface LiveView {
+  /** A fresh snapshot (does not add a trend sample). */
+  snapshot(): LiveSnapshot;
+  /** Calls `fn` with every interval's snapshot; returns the unsubscribe function. */
+  subscribe(fn: (s: LiveSnapshot) => void): () => void;
+  /** Milliseconds between samples. */
+  readonly interval: number;
+  /** Stops sampling and listening. Idempotent. */
+  close(): void;
+}
+
+interface Meta {
+  identity?: IdentityView;
+  route?: LiveConnection['route'];
+  takeover?: LiveConnection['takeover'];
+  at: number;
+}
+
+interface History {
+  rtt: (number | null)[];
+  throughput: number[];
+  bytes: number;
+  t: number;
+}
+
+interface ConnLike {
+  id: number;
+  state: ConnState;
+  socket: Socket;
+  transport: 'tcp' | 'tls' | 'unix';
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  createdAt: number;
+  requests: number;
+}
+
+/**
+ * Follows the connections of `gateway` for the live page; samples every `interval` ms until
+ * closed (the timer does not keep the process alive).
+ */
+export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}): LiveView {
+  const interval = options.interval ?? 1000;
+  const trendLength = options.trendLength ?? 60;
+  const meta = new Map<number | string, Meta>();
+  const history = new Map<number, History>();
+  const subscribers = new Set<(s: LiveSnapshot) => void>();
+
+  const metaOf = (id: number | string) => {
+    let m = meta.get(id);
+    if (!m) meta.set(id, (m = { at: Date.now() }));
+    m.at = Date.now();
+    return m;
+  };
+  const onRequest = (e: GatewayRequestEvent) => {
+    if (e.connId === undefined) return;
+    const m = metaOf(e.connId);
+    const id = identityView(e.identity);
+    if (id) m.identity = id;
+    m.route = {
+      method: e.method,
+      path: e.path ?? e.url,
+      decision: e.decision,
+      status: e.status,
+      ...(e.rule !== undefined ? { rule: e.rule } : {}),
+    };
+  };
+  const onTakeoverStart = (t: GatewayTakeoverEvent) => {
+    if (t.connId === undefined) return;
+    metaOf(t.connId).takeover = { kind: t.kind, protocol: t.protocol, since: Date.now() };
+  };
+  gateway.on('request', onRequest);
+  gateway.on('takeoverStart', onTakeoverStart);
+
+  const take = (record: boolean): LiveSnapshot => {
+    const now = Date.now();
+    const listeners = gateway.addresses().map((a) => a.url);
+    const counts = { new: 0, active: 0, idle: 0, hijacked: 0 };
+    const connections: LiveConnection[] = [];
+    const seen = new Set<number>();
+    gateway.trackers.forEach((tracker, i) => {
+      for (const c of tracker as Iterable<ConnLike>) {
+        if (c.state === 'closed' || c.socket.destroyed) continue;
+        seen.add(c.id);
+        counts[c.state]++;
+        const m = meta.get(c.id);
+        const bytes = { in: c.socket.bytesRead ?? 0, out: c.socket.bytesWritten ?? 0 };
+        const tcp = c.transport === 'unix' ? null : tcpFacts(c.socket);
+        let h = history.get(c.id);
+        if (!h) {
+          h = { rtt: [], throughput: [], bytes: bytes.in + bytes.out, t: c.createdAt };
+          history.set(c.id, h);
+        }
+        if (record) {
+          const total = bytes.in + bytes.out;
+          const dt = Math.max(1, now - h.t) / 1000;
+          h.rtt.push(tcp ? tcp.rtt : null);
+          h.throughput.push(Math.max(0, Math.round((total - h.bytes) / dt)));
+          if (h.rtt.length > trendLength) h.rtt.shift();
+          if (h.throughput.length > trendLength) h.throughput.shift();
+          h.bytes = total;
+          h.t = now;
+        }
+        const conn: LiveConnection = {
+          id: c.id,
+          state: c.state,
+          transport: c.transport,
+          listener: listeners[i] ?? '',
+          remote:
+            c.transport === 'unix' ? 'unix' : `${c.remoteAddress ?? '?'}:${c.remotePort ?? '?'}`,
+          since: c.createdAt,
+          age: now - c.createdAt,
+          requests: c.requests,
+          who: identityLabel(m?.identity),
+          bytes,
+          tcp,
+          trend: { rtt: [...h.rtt], throughput: [...h.throughput] },
+        };
+        if (m?.identity) conn.identity = m.identity;
+        if (m?.route) conn.route = m.route;
+        if (m?.takeover && c.state === 'hijacked') conn.takeover = m.takeover;
+        connections.push(conn);
+      }
+    });
+    if (record) {
+      for (const id of history.keys()) if (!seen.has(id)) history.delete(id);
+      // Request events may name a connection a moment before or after it is listed.
+      for (const [id, m] of meta)
+        if (typeof id === 'number' && !seen.has(id) && now - m.at > 5000) meta.delete(id);
+    }
+    connections.sort((a, b) => a.id - b.id);
+    return { time: now, listeners, counts, takeovers: gateway.takeovers, connections };
+  };
+
+  const tick = () => {
+    const s = take(true);
+    for (const fn of subscribers) {
+      try {
+        fn(s);
+      } catch {
+        /* a subscriber's failure is its own */
+      }
+    }
+  };
+  // Sample all the time (cheap: one getsockopt per connection), so trends are there at once.
+  let timer: NodeJS.Timeout | undefined = setInterval(tick, interval);
+  timer.unref();
+  return {
+    interval,
+    snapshot: () => take(false),
+    subscribe(fn) {
+      subscribers.add(fn);
+      return () => {
+        subscribers.delete(fn);
+      };
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      subscribers.clear();
+      gateway.off('request', onRequest);
+      gateway.off('takeoverStart', onTakeoverStart);
+    },
+  };
+}

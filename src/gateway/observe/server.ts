@@ -1,0 +1,242 @@
+/**
+ * The observation listener: the live connections page (`/`, `/live.js`, `/events`,
+ * `/connections.json`) and/or Prometheus metrics (`/metrics`) on a listener of their own,
+ * never on the gateway's forwarding listener.
+ *
+ * @module
+ */
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import net from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { HijackError } from '../../errors.js';
+import { connectionFacts } from '../identity/facts.js';
+import type { Authenticator } from '../identity/authenticator.js';
+import type { Endpoint } from '../types.js';
+import type { LiveView } from './live.js';
+import type { GatewayMetrics } from './metrics.js';
+import { LIVE_HTML, LIVE_JS } from './page.js';
+
+/** Options of {@link createObserveServer}. */
+export interface ObserveServerOptions {
+  /** Where to listen: `{ kind: 'tcp', host: '127.0.0.1', port: 9100 }` or a unix socket. */
+  endpoint: Endpoint;
+  /** Serve the live page and `/connections.json`. */
+  live?: LiveView;
+  /** Serve `/metrics`. */
+  metrics?: GatewayMetrics;
+  /**
+   * The gateway's client checks, applied here too: address/uid/gid allowlists, and the
+   * bearer token when tokens are configured (header `Authorization: Bearer …`, or
+   * `?token=…` for a browser; the page passes it on).
+   */
+  auth?: Authenticator;
+}
+
+/** A running observation listener. */
+export interface ObserveServer {
+  /** Starts listening; resolves with the base URL (`http://127.0.0.1:9100/`, `unix:///run/live.sock`). */
+  listen(): Promise<string>;
+  /** The base URL once listening, else ''. */
+  readonly url: string;
+  /** The node:http server. */
+  readonly server: http.Server;
+  /** Ends event streams and stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+};
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': type,
+    'Content-Length': Buffer.byteLength(body),
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function sendError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  send(res, status, 'application/json', JSON.stringify({ message }) + '\n');
+}
+
+/**
+ * Creates the listener for the live page and/or metrics (give at least one).
+ *
+ * ```ts
+ * const live = createLiveView(gateway);
+ * const srv = createObserveServer({ endpoint: { kind: 'tcp', host: '127.0.0.1', port: 9100 }, live, metrics });
+ * console.log(await srv.listen()); // http://127.0.0.1:9100/
+ * ```
+ */
+export function createObserveServer(options: ObserveServerOptions): ObserveServer {
+  const { endpoint, live, metrics, auth } = options;
+  if (!live && !metrics) {
+    throw new HijackError(
+      'ERR_INVALID_ARGUMENT',
+      'createObserveServer: give live, metrics or both (nothing to serve)',
+    );
+  }
+  if (endpoint.kind === 'tls') {
+    throw new HijackError(
+      'ERR_CONFIG',
+      'the live page and metrics listen on tcp:// or unix:// (put a TLS proxy in front if needed)',
+    );
+  }
+  const streams = new Set<ServerResponse>();
+  let url = '';
+
+  const refused = (req: IncomingMessage, res: ServerResponse, token: string | null): boolean => {
+    if (!auth) return false;
+    const facts = connectionFacts(req.socket as Socket, endpoint.kind);
+    const headers = { ...req.headers };
+    if (token && !headers.authorization) headers.authorization = `Bearer ${token}`;
+    const who = auth.identify(facts, headers);
+    if ('action' in who) {
+      sendError(res, who.status, who.message, who.headers);
+      return true;
+    }
+    return false;
+  };
+
+  const server = http.createServer((req, res) => {
+    let u: URL;
+    try {
+      u = new URL(req.url ?? '/', 'http://x');
+    } catch {
+      return sendError(res, 400, 'bad request target');
+    }
+    if (refused(req, res, u.searchParams.get('token'))) return;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendError(res, 405, `${req.method} is not served here; use GET`, {
+        Allow: 'GET, HEAD',
+      });
+    }
+    const path = u.pathname;
+    if (live && (path === '/' || path === '/index.html')) {
+      res.setHeader('Content-Security-Policy', CSP);
+      return send(res, 200, 'text/html; charset=utf-8', LIVE_HTML);
+    }
+    if (live && path === '/live.js')
+      return send(res, 200, 'text/javascript; charset=utf-8', LIVE_JS);
+    if (live && path === '/connections.json') {
+      return send(res, 200, 'application/json', JSON.stringify(live.snapshot()) + '\n');
+    }
+    if (live && path === '/events') {
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': 'text/event-stream',
+        Connection: 'keep-alive',
+      });
+      if (req.method === 'HEAD') return res.end();
+      res.socket?.setNoDelay(true);
+      const push = (s: unknown) => res.write(`event: snapshot\ndata: ${JSON.stringify(s)}\n\n`);
+      res.write('retry: 2000\n\n');
+      push(live.snapshot());
+      streams.add(res);
+      const off = live.subscribe(push);
+      res.on('close', () => {
+        off();
+        streams.delete(res);
+      });
+      return;
+    }
+    if (metrics && path === '/metrics') {
+      metrics.text().then(
+        (text) => send(res, 200, metrics.contentType, text),
+        (err: Error) => sendError(res, 500, `cannot gather metrics: ${err.message}`),
+      );
+      return;
+    }
+    const served = [
+      ...(live ? ['/', '/connections.json', '/events'] : []),
+      ...(metrics ? ['/metrics'] : []),
+    ];
+    sendError(res, 404, `not found; this listener serves ${served.join(', ')}`);
+  });
+  server.keepAliveTimeout = 5000;
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    get url() {
+      return url;
+    },
+    listen() {
+      return new Promise<string>((resolve, reject) => {
+        const onError = (err: NodeJS.ErrnoException) =>
+          reject(
+            new HijackError(
+              'ERR_CONFIG',
+              `cannot listen on ${describe(endpoint)} for the live page/metrics: ${err.code ?? err.message}`,
+              { cause: err },
+            ),
+          );
+        server.once('error', onError);
+        const ready = () => {
+          server.removeListener('error', onError);
+          if (endpoint.kind === 'unix') url = `unix://${endpoint.path}`;
+          else {
+            const a = server.address() as AddressInfo;
+            url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/`;
+          }
+          resolve(url);
+        };
+        if (endpoint.kind === 'unix') {
+          const path = endpoint.path;
+          staleSocket(path).then((stale) => {
+            if (stale) unlinkSync(path);
+            server.listen(path, ready);
+          }, onError);
+        } else server.listen({ host: endpoint.host, port: endpoint.port }, ready);
+      });
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const r of streams) r.end();
+        streams.clear();
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 500).unref();
+      });
+      return closing;
+    },
+  };
+}
+
+/** True when `path` is a socket file nobody listens on (left by a dead process). */
+function staleSocket(path: string): Promise<boolean> {
+  let isSocket: boolean;
+  try {
+    isSocket = existsSync(path) && lstatSync(path).isSocket();
+  } catch {
+    return Promise.resolve(false);
+  }
+  if (!isSocket) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const s = net.connect({ path });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+function describe(e: Endpoint): string {
+  return e.kind === 'unix' ? `unix://${e.path}` : `${e.kind}://${e.host}:${e.port}`;
+}
