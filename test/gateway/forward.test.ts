@@ -339,3 +339,33 @@ test('shutdown half-closes taken-over streams, lets them finish, reports shutdow
   assert.ok(rest.toString().includes('upstream-bye') || rest.length === 0);
   await up.close();
 });
+
+test(
+  "a streaming answer's head reaches the client before any body byte (docker wait, events)",
+  T,
+  async () => {
+    let sendBody: () => void = () => {};
+    const bodyAllowed = new Promise<void>((r) => (sendBody = r));
+    const up = await rawUpstream((sock) => {
+      sock.write(
+        'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+      );
+      void bodyAllowed.then(() => sock.end('7\r\n{"a":1}\r\n0\r\n\r\n'));
+    });
+    const { gw, port } = await startGateway(up.path, ['POST /containers/{id}/wait']);
+    try {
+      const s = await dial(port);
+      s.write('POST /containers/c1/wait HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
+      // The upstream sends its body only once the client has the head: no head, no pass.
+      const head = await readUntil(s, (b) => b.includes('\r\n\r\n'));
+      assert.match(head.toString(), /^HTTP\/1\.1 200 OK\r\n/);
+      sendBody();
+      const rest = await readUntil(s, (b) => b.includes('0\r\n\r\n'));
+      assert.match(Buffer.concat([head, rest]).toString(), /\{"a":1\}/);
+      s.destroy();
+    } finally {
+      await gw.close({ timeout: 500 });
+      await up.close();
+    }
+  },
+);

@@ -108,6 +108,12 @@ export function forwardRequest(
           return false;
         }
         res.on('drain', resume);
+        // Node keeps a head until the first body write. A streaming answer (docker wait,
+        // events) may send its head long before any body: flush it unless body bytes
+        // follow at once (then head and body leave in one write).
+        setImmediate(() => {
+          if (bytesOut === 0 && !res.writableEnded && !res.destroyed) res.flushHeaders();
+        });
         return true;
       },
       onData(chunk) {
