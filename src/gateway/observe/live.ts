@@ -5,6 +5,8 @@
  *
  * @module
  */
+import dc from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnState } from '../../server/tracker.js';
 import type { GatewayRequestEvent, GatewayTakeoverEvent } from '../forward/events.js';
@@ -31,13 +33,17 @@ export interface LiveConnection {
   identity?: IdentityView;
   /** A short label of `identity`: `token app`, `uid 1000`, or the address. */
   who: string;
-  /** The last request on it. */
+  /**
+   * The request in flight (`pending`: raw target, no decision yet) or the last one answered
+   * (folded path, rule, decision, status).
+   */
   route?: {
     method: string;
     path: string;
     rule?: string;
-    decision: 'allow' | 'deny';
-    status: number;
+    decision?: 'allow' | 'deny';
+    status?: number;
+    pending?: boolean;
   };
   /** The takeover it carries, if any. */
   takeover?: { kind: string; protocol: string; since: number };
@@ -85,6 +91,8 @@ export interface LiveView {
 interface Meta {
   identity?: IdentityView;
   route?: LiveConnection['route'];
+  /** When `route` was answered (ms since the epoch). */
+  routeAt?: number;
   takeover?: LiveConnection['takeover'];
   at: number;
 }
@@ -117,6 +125,20 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
   const meta = new Map<number | string, Meta>();
   const history = new Map<number, History>();
   const subscribers = new Set<(s: LiveSnapshot) => void>();
+  // Requests in flight, by socket, from node:http's diagnostics channel (the gateway's
+  // 'request' event comes only once a request is answered).
+  const inflight = new WeakMap<Socket, { method: string; url: string; at: number }>();
+  const servers = new Set<object>(gateway.servers);
+  const onStart = (m: unknown) => {
+    const { request, server, socket } = m as {
+      request: IncomingMessage;
+      server: object;
+      socket: Socket;
+    };
+    if (!servers.has(server)) return;
+    inflight.set(socket, { method: request.method ?? '', url: request.url ?? '', at: Date.now() });
+  };
+  dc.subscribe('http.server.request.start', onStart);
 
   const metaOf = (id: number | string) => {
     let m = meta.get(id);
@@ -129,6 +151,7 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
     const m = metaOf(e.connId);
     const id = identityView(e.identity);
     if (id) m.identity = id;
+    m.routeAt = Date.now();
     m.route = {
       method: e.method,
       path: e.path ?? e.url,
@@ -189,7 +212,10 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
           trend: { rtt: [...h.rtt], throughput: [...h.throughput] },
         };
         if (m?.identity) conn.identity = m.identity;
-        if (m?.route) conn.route = m.route;
+        const cur = inflight.get(c.socket);
+        if (c.state === 'active' && cur && cur.at >= (m?.routeAt ?? 0))
+          conn.route = { method: cur.method, path: cur.url, pending: true };
+        else if (m?.route) conn.route = m.route;
         if (m?.takeover && c.state === 'hijacked') conn.takeover = m.takeover;
         connections.push(conn);
       }
@@ -232,6 +258,7 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
       subscribers.clear();
       gateway.off('request', onRequest);
       gateway.off('takeoverStart', onTakeoverStart);
+      dc.unsubscribe('http.server.request.start', onStart);
     },
   };
 }

@@ -36,14 +36,16 @@ nav { display: flex; gap: 8px; padding: 12px 22px 4px; flex-wrap: wrap; }
 nav button { font: inherit; font-size: 13px; border: 1px solid var(--line); background: var(--card); color: var(--fg); border-radius: 999px; padding: 3px 12px; cursor: pointer; }
 nav button[aria-pressed="true"] { border-color: var(--fg); box-shadow: inset 0 0 0 1px var(--fg); }
 nav button b { font-variant-numeric: tabular-nums; margin-left: 4px; }
-main { padding: 8px 22px 24px; }
+main { padding: 8px 22px 24px; overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
-th, td { padding: 7px 10px; text-align: left; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: middle; }
+th, td { padding: 7px 9px; text-align: left; border-bottom: 1px solid var(--line); white-space: nowrap; vertical-align: middle; }
 th { font-size: 11.5px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; background: var(--bg); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr:last-child td { border-bottom: 0; }
 td.mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px; }
-td.route { max-width: 320px; overflow: hidden; text-overflow: ellipsis; }
+td.route { max-width: 300px; overflow: hidden; text-overflow: ellipsis; }
+td.route .sub { overflow: hidden; text-overflow: ellipsis; }
+.pending { color: var(--active); }
 .sub { display: block; color: var(--muted); font-size: 11.5px; }
 .state { display: inline-block; min-width: 70px; text-align: center; border-radius: 4px; padding: 1px 8px; font-size: 12px; font-weight: 600; color: #fff; }
 .state.new { background: var(--new); } .state.active { background: var(--active); }
@@ -70,13 +72,13 @@ footer a { color: inherit; }
       <th>id</th><th>state</th><th>client</th><th>route</th><th class="num">age</th>
       <th class="num">bytes in / out</th><th class="num">rtt</th><th class="num">min rtt</th>
       <th class="num">cwnd</th><th class="num">delivery</th><th class="num">retrans</th>
-      <th>trend <span class="legend"><i style="background:var(--rtt)"></i>rtt<i style="background:var(--tput)"></i>throughput</span></th>
+      <th>trend</th>
     </tr></thead>
     <tbody id="rows"></tbody>
   </table>
   <div id="empty">No live connections. Send a request through the gateway.</div>
 </main>
-<footer>Data: <a href="connections.json">connections.json</a> · updates every second by server-sent events.</footer>
+<footer><span class="legend">trend (last minute):<i style="background:var(--rtt)"></i>rtt<i style="background:var(--tput)"></i>throughput</span> · rtt, cwnd, delivery rate and retransmits from the kernel (TCP_INFO; — on unix sockets) · data: <a href="connections.json">connections.json</a>, live by server-sent events</footer>
 <script src="live.js"></script>
 </body>
 </html>
@@ -134,16 +136,20 @@ export const LIVE_JS = `'use strict';
   }
   function row(c) {
     var t = c.tcp;
-    var client = esc(c.who || c.remote) + '<span class="sub">' + esc(c.transport) + (c.transport === 'unix' ? '' : ' ' + esc(c.remote)) + '</span>';
+    var named = c.who && !(c.identity && c.who === c.identity.address);
+    var client = named
+      ? esc(c.who) + '<span class="sub">' + esc(c.transport) + (c.transport === 'unix' ? '' : ' ' + esc(c.remote)) + '</span>'
+      : esc(c.remote) + '<span class="sub">' + esc(c.transport) + '</span>';
     var route = '<span class="dash">—</span>';
     if (c.route) {
       route = esc(c.route.method + ' ' + c.route.path) + '<span class="sub">' +
-        esc((c.route.rule || c.route.decision) + ' · ' + c.route.status) +
-        (c.takeover ? ' · ' + esc(c.takeover.kind + ' ' + c.takeover.protocol) : '') + '</span>';
+        (c.route.pending ? '<span class="pending">in flight…</span>' : esc((c.route.rule || c.route.decision) + ' · ' + c.route.status)) +
+        '</span>';
     }
     return '<tr data-id="' + c.id + '" data-state="' + c.state + '">' +
       '<td class="mono">#' + c.id + '</td>' +
-      '<td><span class="state ' + c.state + '">' + c.state + '</span></td>' +
+      '<td><span class="state ' + c.state + '">' + c.state + '</span>' +
+        (c.takeover ? '<span class="sub">' + esc(c.takeover.kind + ' ' + c.takeover.protocol) + '</span>' : '') + '</td>' +
       '<td>' + client + '</td>' +
       '<td class="route mono">' + route + '</td>' +
       '<td class="num">' + age(c.age) + '<span class="sub">' + c.requests + ' req</span></td>' +
