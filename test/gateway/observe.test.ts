@@ -424,15 +424,16 @@ test(
     timeout: 20_000,
   },
   async () => {
+    const udir = mkdtempSync(join(tmpdir(), 'obs-u-'));
     const r = await rig(
-      (dir) => ({
+      () => ({
         log: false,
         live: { listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, interval: 200 },
       }),
       {
         listen: [
           { kind: 'tcp', host: '127.0.0.1', port: 0 },
-          { kind: 'unix', path: join(mkdtempSync(join(tmpdir(), 'obs-u-')), 'gw.sock') },
+          { kind: 'unix', path: join(udir, 'gw.sock') },
         ],
       },
     );
@@ -492,6 +493,7 @@ test(
       assert.deepEqual(s.listeners.length, 2);
     } finally {
       await r.close();
+      rmSync(udir, { recursive: true, force: true });
     }
   },
 );

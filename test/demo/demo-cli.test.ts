@@ -1,0 +1,147 @@
+/**
+ * `hijack demo` as a child process (`node --import tsx src/cli/main.ts demo --port 0`, as
+ * `npm start` runs it): parse the printed addresses, drive it with the real Docker CLI 28,
+ * check the live page's JSON shows the stream, stop it with SIGINT.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LiveSnapshot } from '../../src/gateway/observe/index.js';
+import { requirePeer } from '../helpers/peers.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const DOCKER = '/usr/local/bin/docker';
+
+interface Run {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exit: Promise<number | null>;
+}
+
+function runCli(args: string[]): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, out: () => out, err: () => err, exit };
+}
+
+/** Runs docker with `input` on stdin; bounded by 15 s. */
+function docker(
+  host: string,
+  args: string[],
+  config: string,
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(DOCKER, ['-H', host, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, DOCKER_CONFIG: config },
+    });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+    c.once('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+    c.stdin.end(input);
+  });
+}
+
+test(
+  'hijack demo: prints the commands; docker exec through it works; the live JSON shows the stream; SIGINT stops it',
+  {
+    timeout: 30_000,
+  },
+  async (t) => {
+    if (!requirePeer(t, DOCKER, 'the Docker CLI 28')) return;
+    const config = mkdtempSync(join(tmpdir(), 'docker-config-'));
+    const run = runCli(['demo', '--port', '0']);
+    try {
+      for (let i = 0; i < 100 && !run.out().includes('Ctrl-C'); i++) await sleep(100);
+      const out = run.out();
+      const gateway = /^ {2}gateway {4}(tcp:\/\/127\.0\.0\.1:\d+)/m.exec(out)?.[1];
+      const live = /^ {2}live page {2}(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out)?.[1];
+      assert.ok(gateway && live, `addresses printed:\n${out}\n${run.err()}`);
+      // The printed commands name the gateway exactly.
+      assert.match(out, new RegExp(`echo hello \\| docker -H ${gateway} exec -i c1 cat`));
+
+      // exec -i with stdin: output and exit status.
+      const cat = await docker(gateway, ['exec', '-i', 'c1', 'cat'], config, 'hello demo\n');
+      assert.deepEqual(cat, { code: 0, stdout: 'hello demo\n', stderr: '' });
+      const fail = await docker(gateway, ['exec', 'c1', 'fail', '7', 'boom'], config);
+      assert.equal(fail.code, 7);
+      assert.match(fail.stderr, /boom/);
+      // Refused by the policy.
+      const rm = await docker(gateway, ['rm', '-f', 'c1'], config);
+      assert.notEqual(rm.code, 0);
+      assert.match(rm.stderr, /hijack gateway: .*not allowed/);
+
+      // A long exec shows up on the page's JSON as a hijacked connection.
+      const long = spawn(DOCKER, ['-H', gateway, 'exec', '-i', 'c1', 'cat'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, DOCKER_CONFIG: config },
+      });
+      let longOut = '';
+      long.stdout.on('data', (b: Buffer) => (longOut += b.toString()));
+      const longExit = new Promise<number | null>((r) => long.once('exit', (code) => r(code)));
+      long.stdin.write('first\n');
+      let found;
+      for (let i = 0; i < 50 && !found; i++) {
+        const s = (await (await fetch(live + 'connections.json')).json()) as LiveSnapshot;
+        found = s.connections.find(
+          (c) => c.state === 'hijacked' && /^\/exec\/[0-9a-f]+\/start$/.test(c.route?.path ?? ''),
+        );
+        if (!found) await sleep(100);
+      }
+      assert.ok(found, 'the exec stream is listed as hijacked');
+      assert.equal(found.takeover?.kind, 'upgrade');
+      assert.ok(found.tcp && found.tcp.cwnd > 0);
+      const page = await fetch(live);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /live connections/);
+      const metrics = await (await fetch(live + 'metrics')).text();
+      assert.match(metrics, /hijack_gateway_takeovers_open\{kind="upgrade"\} 1/);
+      long.stdin.end('second\n');
+      assert.equal(await longExit, 0);
+      assert.equal(longOut, 'first\nsecond\n');
+
+      // The access log is JSON lines on stderr.
+      const logLine = run
+        .err()
+        .split('\n')
+        .find((l) => l.includes('"rule":"allow POST /exec/{id}/start"'));
+      assert.ok(logLine, run.err());
+      assert.equal(JSON.parse(logLine).takeover.end, 'half-close');
+
+      run.child.kill('SIGINT');
+      assert.equal(await run.exit, 0);
+      assert.match(run.out(), /hijack demo: stopped/);
+    } finally {
+      run.child.kill('SIGKILL');
+      rmSync(config, { recursive: true, force: true });
+    }
+  },
+);
+
+test('hijack demo: bad flags exit 2 with a message', { timeout: 20_000 }, async () => {
+  const bad = runCli(['demo', '--host', '0.0.0.0']);
+  assert.equal(await bad.exit, 2);
+  assert.match(bad.err(), /loopback only/);
+  const port = runCli(['demo', '--port', '99999']);
+  assert.equal(await port.exit, 2);
+  assert.match(port.err(), /--port must be a port number/);
+});
