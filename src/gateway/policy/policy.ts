@@ -116,6 +116,21 @@ export function compilePolicy(spec: PolicySpec): Policy {
       const applicable = [...top];
       for (const b of blocks) if (b.when.test(identity)) applicable.push(...b.rules);
 
+      // A repeated parameter that a rule checks is ambiguous (readers take the first or the last).
+      for (const c of applicable) {
+        for (const q of c.rule.query) {
+          if ((t.params.get(q.name)?.length ?? 0) > 1) {
+            return deny(
+              400,
+              'bad-target',
+              `the request target repeats the query parameter '${q.name}', which the policy checks`,
+              {
+                path: t.folded,
+              },
+            );
+          }
+        }
+      }
       const matches = (c: CompiledRule) =>
         matchMethod(c.rule, method) &&
         matchPattern(c.pattern, t.segments) &&
