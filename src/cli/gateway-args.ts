@@ -53,6 +53,7 @@ export const GATEWAY_ENV = {
   HIJACK_GATEWAY_FORWARD_PROXY: '1 turns on --forward-proxy',
   HIJACK_GATEWAY_CONNECT_ALLOW: 'host:port entries, comma-separated (like --connect-allow)',
   HIJACK_GATEWAY_LOG_LEVEL: 'like --log-level',
+  HIJACK_GATEWAY_LOG_DESTINATION: 'like --log-destination',
   HIJACK_GATEWAY_METRICS_LISTEN: 'like --metrics-listen',
   HIJACK_GATEWAY_LIVE_LISTEN: 'like --live-listen',
 } as const;
@@ -162,6 +163,10 @@ export function gatewayCommand(): Command {
     .addOption(
       new Option('--log-level <level>', 'log level (default info)').choices([...LOG_LEVELS]),
     )
+    .option(
+      '--log-destination <dest>',
+      'where the JSON access log goes: stdout (default), stderr or a file path (appended)',
+    )
     .option('--metrics-listen <url>', 'serve Prometheus metrics on tcp://host:port or unix:///path')
     .option(
       '--live-listen <url>',
@@ -210,6 +215,7 @@ export interface GatewayFlags {
   forwardProxy?: boolean;
   connectAllow?: string[];
   logLevel?: string;
+  logDestination?: string;
   metricsListen?: string;
   liveListen?: string;
 }
@@ -408,7 +414,15 @@ export function gatewayOptionsFromFlags(
   const configPath = flags.config ?? (env.HIJACK_GATEWAY_CONFIG?.trim() || undefined);
   const fromFile = configPath ? loadConfigFile(configPath) : {};
   const merged = mergeSettings(fromFile, settingsFromEnv(env), settingsFromFlags(flags));
-  return resolveSettings(merged, env);
+  const options = resolveSettings(merged, env);
+  const logDestination =
+    flags.logDestination ?? (env.HIJACK_GATEWAY_LOG_DESTINATION?.trim() || undefined);
+  if (logDestination !== undefined) {
+    if (logDestination.trim() === '')
+      throw new HijackError('ERR_USAGE', '--log-destination: give stdout, stderr or a file path');
+    options.logDestination = logDestination;
+  }
+  return options;
 }
 
 /**

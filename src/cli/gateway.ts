@@ -6,6 +6,7 @@
  * @module
  */
 import type { Command } from 'commander';
+import { observeGateway, type Observer } from '../gateway/observe/index.js';
 import { createGateway } from '../gateway/server.js';
 import type { Gateway } from '../gateway/server.js';
 import { dialUpstream, parseUpstream } from '../gateway/forward/upstream.js';
@@ -38,9 +39,21 @@ export async function runGateway(
   signal?: AbortSignal,
 ): Promise<number> {
   let gw: Gateway;
+  let obs: Observer;
   try {
     const options = gatewayOptionsFromFlags(flags, io.env);
     gw = createGateway(options);
+    // Access log, metrics (--metrics-listen, or /metrics on the live listener), live page (--live-listen).
+    obs = observeGateway(gw, {
+      log: { level: options.logLevel, destination: options.logDestination ?? 'stdout' },
+      metrics: {
+        processMetrics: true,
+        ...(options.metricsListen ? { listen: options.metricsListen } : {}),
+      },
+      live: options.liveListen ? { listen: options.liveListen } : false,
+    });
+    // Once the gateway closed (its last takeover lines written), flush the log, close the listeners.
+    gw.once('close', () => void obs.close());
   } catch (err) {
     io.stderr.write(formatCliError(err) + '\n');
     return exitCodeFor(err);
@@ -53,6 +66,9 @@ export async function runGateway(
     const addrs = await gw.listen();
     const up = upstreamUrl(gw.options.upstream);
     log(`listening on ${addrs.map((a) => a.url).join(', ')}; upstream ${up}`);
+    const urls = await obs.listen();
+    if (urls.live) log(`live connections page on ${urls.live}`);
+    if (urls.metrics) log(`metrics on ${urls.metrics}`);
     // Tell early when the upstream is not there; the gateway serves anyway (502 until it is).
     dialUpstream(parseUpstream(up), { timeout: 2000 }).then(
       (s) => s.destroy(),
@@ -61,6 +77,7 @@ export async function runGateway(
   } catch (err) {
     io.stderr.write(formatCliError(err) + '\n');
     await gw.close({ timeout: 0, grace: 0 });
+    await obs.close();
     return exitCodeFor(err);
   }
   return new Promise<number>((resolve) => {
@@ -87,16 +104,19 @@ export async function runGateway(
         },
       );
     };
+    const onHup = () => obs.log?.reopen();
     const onTerm = () => stop('SIGTERM');
     const onInt = () => stop('SIGINT');
     const onAbort = () => stop('abort');
     const cleanup = () => {
       process.removeListener('SIGTERM', onTerm);
       process.removeListener('SIGINT', onInt);
+      process.removeListener('SIGHUP', onHup);
       signal?.removeEventListener('abort', onAbort);
     };
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
+    process.on('SIGHUP', onHup);
     signal?.addEventListener('abort', onAbort);
   });
 }

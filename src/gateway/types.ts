@@ -264,6 +264,8 @@ export interface GatewayOptions {
   timeouts: GatewayTimeouts;
   forwardProxy: ForwardProxyOptions;
   logLevel: LogLevel;
+  /** Where the JSON access log goes: `stdout` (default), `stderr` or a file path (appended). */
+  logDestination?: string;
   metricsListen?: Endpoint;
   liveListen?: Endpoint;
   /** The config file that was loaded, if any (absolute path). */
