@@ -141,7 +141,7 @@ function tlsFiles(ctx: Ctx, node: Node, what: string): TlsFiles {
  */
 export function parseConfigText(text: string, name: string, dir = process.cwd()): GatewaySettings {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   const ctx = new Ctx(name, lc, dir);
   const yamlErr = doc.errors[0];
   if (yamlErr) {
