@@ -15,19 +15,35 @@ import {
   type ServerSocket,
 } from './internal/node-http.js';
 
-/** Removes Node's per-connection HTTP listeners, frees the parser, clears timeouts. */
-export function detachSocket(socket: ServerSocket, req: IncomingMessage): void {
+/** One of Node's per-connection listeners on a server socket. */
+export type NodeListener = readonly [event: string, fn: (...args: any[]) => void];
+
+/** Node's HTTP listeners on `socket`, found by name (see internal/node-http.ts). */
+export function nodeListenersOf(socket: ServerSocket): NodeListener[] {
+  const found: NodeListener[] = [];
+  for (const event in nodeSocketListeners) {
+    const names = nodeSocketListeners[event]!;
+    for (const fn of socket.listeners(event) as ((...args: any[]) => void)[]) {
+      if (names.includes(fn.name)) found.push([event, fn]);
+    }
+  }
+  return found;
+}
+
+/**
+ * Removes Node's per-connection HTTP listeners (`known`, or found by name), frees the
+ * parser, clears timeouts and leaves the server's count.
+ */
+export function detachSocket(
+  socket: ServerSocket,
+  req: IncomingMessage,
+  known: readonly NodeListener[] = nodeListenersOf(socket),
+): void {
   // In JS mode (the gate's), stop the flow before the 'data' listeners go, so no byte is
   // emitted into the void. A socket the parser consumes in C++ emits nothing in JS yet;
   // pausing it would stop its handle while its stream believes a read is pending.
   if (!socket.parser?._consumed) socket.pause();
-  for (const [event, names] of Object.entries(nodeSocketListeners)) {
-    for (const fn of socket.listeners(event)) {
-      if (names.includes((fn as { name: string }).name)) {
-        socket.removeListener(event, fn as (...args: unknown[]) => void);
-      }
-    }
-  }
+  for (const [event, fn] of known) socket.removeListener(event, fn);
   const parser = socket.parser;
   if (parser) freeParser(parser, req, socket);
   socket.parser = null;
@@ -85,33 +101,39 @@ export function retireResponse(res: ServerResponse, socket: net.Socket): void {
     r._headerSent = true;
   }
   if (r.socket === socket) res.detachSocket(socket);
-  const refuse = (what: string) =>
-    function refused(): never {
-      throw new HijackError(
-        'ERR_HIJACKED',
-        `res.${what}() after hijack(): the connection belongs to the caller of hijack() now; write to its socket instead`,
-      );
-    };
-  for (const m of [
-    'write',
-    'end',
-    'writeHead',
-    'flushHeaders',
-    'writeContinue',
-    'writeProcessing',
-    'writeEarlyHints',
-  ] as const) {
-    Object.defineProperty(res, m, { value: refuse(m), configurable: true, writable: true });
-  }
+  const own = res as unknown as Record<string, unknown>;
+  for (const [name, fn] of refusers) own[name] = fn;
 }
+
+/** One function per ServerResponse method that must refuse after a takeover, made once. */
+const refusers = [
+  'write',
+  'end',
+  'writeHead',
+  'flushHeaders',
+  'writeContinue',
+  'writeProcessing',
+  'writeEarlyHints',
+].map(
+  (what) =>
+    [
+      what,
+      function refused(): never {
+        throw new HijackError(
+          'ERR_HIJACKED',
+          `res.${what}() after hijack(): the connection belongs to the caller of hijack() now; write to its socket instead`,
+        );
+      },
+    ] as const,
+);
 
 /** Keeps a later req.destroy() (frameworks do that) from destroying the taken-over socket. */
 export function retireRequest(req: IncomingMessage): void {
-  Object.defineProperty(req, '_destroy', {
-    value: (err: Error | null, cb: (err?: Error | null) => void) => cb(err),
-    configurable: true,
-    writable: true,
-  });
+  (req as unknown as { _destroy: typeof keepSocket })._destroy = keepSocket;
+}
+
+function keepSocket(err: Error | null, cb: (err?: Error | null) => void): void {
+  cb(err);
 }
 
 /** Takes the body bytes `req` holds unread out of it (the request is dead afterwards). */

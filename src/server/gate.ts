@@ -11,6 +11,7 @@
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { framingOf, type BodyFraming } from './framing.js';
+import { nodeListenersOf, type NodeListener } from './detach.js';
 import {
   HPE_PAUSED,
   isPause,
@@ -34,6 +35,7 @@ export class GatedMessage {
   /** A takeover was asked for; `take` completes it. */
   take: ((head: Buffer[], skip: Buffer | null) => void) | null = null;
   constructor(
+    readonly gate: Gate,
     readonly req: IncomingMessage,
     readonly framing: BodyFraming,
     /** An Upgrade or CONNECT request: answered normally, the connection closes after it. */
@@ -42,6 +44,23 @@ export class GatedMessage {
 }
 
 const kGate = Symbol('hijack.gate');
+
+/** req._read of a gated request: the handler wants the body, so the gate feeds it. */
+function gatedRead(this: IncomingMessage, n: number): void {
+  const m = messageOf(this)!;
+  if (!m.bodyWanted && !m.take) {
+    m.bodyWanted = true;
+    queueMicrotask(m.gate.pumpLater);
+  }
+  return Object.getPrototypeOf(this)._read.call(this, n);
+}
+
+/** 'finish' of a gated response: the next request may be parsed now. */
+function onResponseFinish(this: ServerResponse): void {
+  const m = (this as unknown as Record<symbol, GatedMessage>)[kMessage]!;
+  m.responded = true;
+  m.gate.pump();
+}
 const kMessage = Symbol('hijack.message');
 
 /** The gate of `socket`, if enableHijack() installed one. */
@@ -65,6 +84,8 @@ export class Gate {
   private cur: GatedMessage | null = null;
   private readonly nodeOnIncoming: (req: unknown, keepAlive: boolean) => number;
   private readonly nodeOnExecute: (ret: unknown) => void;
+  /** Node's listeners left on the socket, removed at a takeover. */
+  readonly nodeListeners: NodeListener[] = [];
   detached = false;
 
   private constructor(
@@ -86,17 +107,10 @@ export class Gate {
       parser.unconsume();
       parser._consumed = false;
     }
-    for (const ev of ['data', 'pause', 'resume']) {
-      for (const fn of socket.listeners(ev)) {
-        const name = (fn as { name: string }).name;
-        if (
-          name === 'bound socketOnData' ||
-          name === 'onSocketPause' ||
-          name === 'onSocketResume'
-        ) {
-          socket.removeListener(ev, fn as (...a: unknown[]) => void);
-        }
-      }
+    for (const [event, fn] of nodeListenersOf(socket)) {
+      if (event === 'data' || event === 'pause' || event === 'resume')
+        socket.removeListener(event, fn);
+      else gate.nodeListeners.push([event, fn]);
     }
     // The prototype's `on`: Node's instance wrapper would undo the unconsume above.
     const on = net.Socket.prototype.on as (
@@ -118,7 +132,7 @@ export class Gate {
 
   /** Node's own backpressure (socket._paused) lifts on drain; move on then. */
   private readonly onDrain = (): void => {
-    if (this.pendingBytes > 0) queueMicrotask(() => this.pump());
+    if (this.pendingBytes > 0) queueMicrotask(this.pumpLater);
   };
 
   private readonly onIncoming = (req: unknown, keepAlive: boolean): number => {
@@ -126,33 +140,27 @@ export class Gate {
     const final = r.upgrade || r.method === 'CONNECT';
     // Upgrade and CONNECT go to the ordinary 'request' handler, as any other request.
     r.upgrade = false;
-    const msg = new GatedMessage(r, framingOf(r), final);
+    const msg = new GatedMessage(this, r, framingOf(r), final);
     (r as unknown as Record<symbol, GatedMessage>)[kMessage] = msg;
     this.cur = msg;
-    const read = r._read;
-    r._read = (n: number) => {
-      if (!msg.bodyWanted && !msg.take) {
-        msg.bodyWanted = true;
-        queueMicrotask(() => this.pump());
-      }
-      return read.call(r, n);
-    };
+    r._read = gatedRead;
     // An Upgrade or CONNECT answered normally ends the connection: what follows its head is
     // not HTTP.
     this.nodeOnIncoming(req, final ? false : keepAlive);
     const res = this.socket._httpMessage as ServerResponse | undefined;
     if (res && (res as unknown as { req?: unknown }).req === req) {
       msg.res = res;
-      res.once('finish', () => {
-        msg.responded = true;
-        this.pump();
-      });
+      (res as unknown as Record<symbol, GatedMessage>)[kMessage] = msg;
+      res.on('finish', onResponseFinish);
     } else {
       msg.responded = true;
     }
     this.stoppedAtHead = true;
     return HPE_PAUSED;
   };
+
+  /** pump(), bound, for queueMicrotask. */
+  readonly pumpLater = (): void => this.pump();
 
   /** Feeds what can be fed now; completes a takeover that was asked for. */
   pump(): void {

@@ -9,6 +9,7 @@ import type { BodyFraming } from './framing.js';
 import { framingOf } from './framing.js';
 import {
   detachSocket,
+  type NodeListener,
   drainUnread,
   isHijacked,
   markHijacked,
@@ -96,7 +97,7 @@ function start(req: IncomingMessage, res: ServerResponse): Promise<Hijacked> {
     return new Promise((resolve) => {
       msg.take = (pending) => {
         const head = composeHead(req, msg.framing, msg.bodyWanted || msg.parsed, pending);
-        resolve(finish(req, res, socket, head));
+        resolve(finish(req, res, socket, head, gate.nodeListeners));
       };
       gate.pump();
     });
@@ -123,8 +124,9 @@ function finish(
   res: ServerResponse,
   socket: ServerSocket,
   head: Buffer,
+  known?: readonly NodeListener[],
 ): Hijacked {
-  detachSocket(socket, req);
+  detachSocket(socket, req, known);
   retireResponse(res, socket);
   retireRequest(req);
   noteHijacked(socket);
