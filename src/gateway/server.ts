@@ -18,7 +18,7 @@ import net from 'node:net';
 import type { Pool } from 'undici';
 import { HijackError } from '../errors.js';
 import { enableHijack, trackConnections } from '../server/index.js';
-import { compilePolicy, checkFraming } from './policy/index.js';
+import { compilePolicy, checkFraming, deny } from './policy/index.js';
 import type { Policy } from './policy/index.js';
 import { connectionFacts, createAuthenticator } from './identity/index.js';
 import type {
@@ -82,6 +82,8 @@ export interface CreateGatewayOptions {
   shutdownGrace?: number;
   /** Largest request or response head, bytes. Default 16 KiB. */
   maxHeaderSize?: number;
+  /** Most header fields in a request; more gets 431. Default 100. */
+  maxHeadersCount?: number;
   /** Most pooled connections to the upstream for ordinary requests. Default 64. */
   upstreamConnections?: number;
   /** POST paths (folded) that may get Docker's legacy 200 raw-stream answer. Default {@link DOCKER_RAW_STREAM_PATHS}. */
@@ -214,6 +216,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   const policy: Policy = compilePolicy(options.policy);
   const auth = createAuthenticator(options.auth);
   const maxHeaderSize = input.maxHeaderSize ?? 16 * 1024;
+  const maxHeadersCount = input.maxHeadersCount ?? 100;
   const shutdownGrace = input.shutdownGrace ?? 5000;
   const rawStreamPaths = input.rawStreamPaths ?? DOCKER_RAW_STREAM_PATHS;
   const pool: Pool = createUpstreamPool(up.target, {
@@ -301,6 +304,18 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       replyError(res, 503, 'hijack gateway: shutting down; retry on another instance', {}, true);
       return done();
     }
+    // Limits Node's parser lets through: a major version other than 1 (it parses
+    // `HTTP/2.0` lines), more fields than we accept (Node drops the excess silently).
+    if (req.httpVersionMajor !== 1) {
+      return refuse(
+        deny(400, 'bad-framing', `HTTP/${req.httpVersion} is not supported; speak HTTP/1.1`),
+      );
+    }
+    if (req.rawHeaders.length / 2 > maxHeadersCount) {
+      ev.status = 431;
+      replyError(res, 431, `hijack gateway: more than ${maxHeadersCount} header fields`, {}, true);
+      return done();
+    }
     let identity: ClientIdentity;
     try {
       const f = await factsOf(req.socket);
@@ -308,6 +323,14 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       if (refusedConn) return refuse(refusedConn);
       const framing = checkFraming(req as IncomingMessage & { method: string });
       if (framing) return refuse(framing);
+      // Node keeps only the first of repeated Authorization fields; refuse the ambiguity.
+      if (countField(req.rawHeaders, 'authorization') > 1) {
+        return refuse(
+          deny(401, 'unauthenticated', 'send exactly one Authorization header', {
+            headers: { 'WWW-Authenticate': 'Bearer' },
+          }),
+        );
+      }
       const who = auth.identify(f, req.headers);
       if ('action' in who) return refuse(who);
       identity = who;
@@ -471,7 +494,9 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   const onClientError = (err: NodeJS.ErrnoException, socket: net.Socket) => {
     const code = err.code ?? 'ERR_UNKNOWN';
     let status = 0;
+    // A connection that never sent a byte gets no answer, only a close (Go does the same).
     if (
+      socket.bytesRead > 0 &&
       socket.writable &&
       !(socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
     ) {
@@ -502,6 +527,10 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       requestTimeout: 0,
       headersTimeout: timeouts.head,
       keepAliveTimeout: timeouts.idle,
+      // Node enforces headersTimeout only when it sweeps its connections (default every
+      // 30 s): sweep often enough for the head timeout to mean what it says.
+      connectionsCheckingInterval:
+        timeouts.head > 0 ? Math.min(30_000, Math.max(250, Math.floor(timeouts.head / 4))) : 30_000,
     };
     let server: http.Server | https.Server;
     if (e.kind === 'tls') {
@@ -518,6 +547,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     }
     if (timeouts.head === 0) server.headersTimeout = 0;
     server.timeout = 0;
+    server.maxHeadersCount = maxHeadersCount + 1;
     enableHijack(server);
     server.on('request', handler);
     server.on('clientError', onClientError);
@@ -619,6 +649,12 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   Object.defineProperty(gateway, 'tracker', { get: () => trackers[0], enumerable: true });
   Object.defineProperty(gateway, 'takeovers', { get: () => live.size, enumerable: true });
   return gateway as unknown as Gateway;
+}
+
+function countField(rawHeaders: string[], lower: string): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === lower) n++;
+  return n;
 }
 
 function describe(e: Endpoint): string {
