@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'undici';
-import { dialHijack } from '../src/client/dial.js';
+import { dialHijack } from '../dist/client/dial.js';
 import { buildGoPeer } from '../test/helpers/go.js';
 import { fmt, table, type BenchContext, type BenchSection } from './lib.js';
 

@@ -6,6 +6,8 @@
  *   npm run bench -- server       only the sections whose file name contains "server"
  *
  * A section module's default export is `(ctx: BenchContext) => Promise<BenchSection>`.
+ * Sections measure the compiled package (dist/, built by `npm run bench` first), which is
+ * what users run, not the TypeScript sources through tsx.
  */
 import { execSync } from 'node:child_process';
 import { readdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';

@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { enableHijack, hijack, trackConnections } from '../src/server/index.js';
+import { enableHijack, hijack, trackConnections } from '../dist/server/index.js';
 import { buildGoPeer } from '../test/helpers/go.js';
 import { fmt, table, type BenchContext, type BenchSection } from './lib.js';
 

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { peerCred, tcpInfo } from '../src/socket/index.js';
+import { peerCred, tcpInfo } from '../dist/socket/index.js';
 import { fmt, table, type BenchContext, type BenchSection } from './lib.js';
 
 async function pair(

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { splice } from '../src/stream/splice.js';
+import { splice } from '../dist/stream/splice.js';
 import { fmt, table, type BenchContext, type BenchSection } from './lib.js';
 
 async function pair(srv: net.Server, port: number): Promise<[net.Socket, net.Socket]> {
