@@ -28,7 +28,10 @@ export async function opsPerSecond(fn: () => Promise<void> | void, ms: number): 
 
 /** Formats a number with thousands separators and `digits` decimals. */
 export function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return n.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
 }
 
 /** A markdown table from a header row and rows. */
