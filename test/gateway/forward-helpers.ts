@@ -105,6 +105,8 @@ export function readUntil(
     sock.on('data', onData);
     sock.on('end', onEnd);
     sock.resume();
+    // Ended while nobody listened (between two reads): nothing more will come.
+    if (sock.readableEnded || sock.destroyed) onEnd();
   });
 }
 
