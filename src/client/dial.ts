@@ -104,9 +104,14 @@ function connectError(t: ResolvedTarget, err: NodeJS.ErrnoException): HijackErro
   });
 }
 
+/**
+ * Connects to `t`; `first` is written at once and sent as soon as the connection is up
+ * (no event-loop turn between connect and request). Connect errors keep their own codes.
+ */
 function connect(
   t: ResolvedTarget,
   options: DialHijackOptions,
+  first: Buffer,
 ): Promise<net.Socket | tls.TLSSocket> {
   const { signal } = options;
   const timeout = options.connectTimeout ?? 30_000;
@@ -129,6 +134,7 @@ function connect(
       socket = tls.connect(tlsOptions);
       socket.allowHalfOpen = true;
     }
+    socket.write(first);
     const readyEvent = t.transport === 'tls' ? 'secureConnect' : 'connect';
     let timer: NodeJS.Timeout | undefined;
     const cleanup = () => {
@@ -334,7 +340,12 @@ export async function dialHijack(
   const requestHead = formatRequestHead({ method, path, headers });
 
   if (signal?.aborted) throw abortError(signal);
-  const socket = await connect(t, options);
+  const inline = bodyBuf !== undefined && bodyBuf.length <= 64 * 1024;
+  const socket = await connect(
+    t,
+    options,
+    inline ? Buffer.concat([requestHead, bodyBuf]) : requestHead,
+  );
   const onAbortLate = () => socket.destroy(abortError(signal));
   try {
     if (signal?.aborted) throw abortError(signal);
@@ -345,15 +356,8 @@ export async function dialHijack(
     // Errors while writing surface through the head read (close/error before head).
     const swallow = () => {};
     socket.on('error', swallow);
-    if (bodyBuf && bodyBuf.length <= 64 * 1024) {
-      socket.write(Buffer.concat([requestHead, bodyBuf]));
-    } else {
-      socket.write(requestHead);
-      if (bodyBuf) socket.write(bodyBuf);
-      else if (isStream) {
-        writeBody(socket, body as Readable, !hasHeader(user, 'content-length'));
-      }
-    }
+    if (bodyBuf && !inline) socket.write(bodyBuf);
+    else if (isStream) writeBody(socket, body as Readable, !hasHeader(user, 'content-length'));
 
     let head: ResponseHead;
     for (;;) {
