@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
+import { spawn } from 'node:child_process';
+import { requirePeer } from '../helpers/peers.js';
 import { rawUpstream, startGateway, dial, readAll, readUntil } from './forward-helpers.js';
 import type { GatewayTakeoverEvent, GatewayRequestEvent } from '../../src/gateway/index.js';
 
@@ -369,3 +371,40 @@ test(
     }
   },
 );
+
+test('curl as a forward-proxy client over CONNECT (curl -p -x)', T, async (t) => {
+  const curl = requirePeer(t, 'curl');
+  if (!curl) return;
+  const target = http.createServer((_req, res) => res.end('through the tunnel'));
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  const tport = (target.address() as { port: number }).port;
+  const up = await rawUpstream((sock) => sock.destroy());
+  const { gw, port } = await startGateway(up.path, [], {
+    forwardProxy: { enabled: true, connectAllow: [`127.0.0.1:${tport}`] },
+  });
+  const tunnels: GatewayTakeoverEvent[] = [];
+  gw.on('takeover', (e) => tunnels.push(e));
+  const run = (url: string) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const c = spawn(curl, ['-s', '-S', '-p', '-x', `http://127.0.0.1:${port}`, '-m', '5', url]);
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      c.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      c.on('close', (code) => resolve({ code, out }));
+    });
+  try {
+    const ok = await run(`http://127.0.0.1:${tport}/`);
+    assert.equal(ok.code, 0, ok.out);
+    assert.equal(ok.out, 'through the tunnel');
+    // A target not in the allowlist: curl reports the refused CONNECT.
+    const refused = await run(`http://127.0.0.1:${tport + 1 === 65536 ? 1 : tport + 1}/`);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.out, /403|CONNECT/);
+    assert.ok(await new Promise<boolean>((r) => setTimeout(() => r(tunnels.length === 1), 100)));
+    assert.equal(tunnels[0]!.kind, 'connect');
+  } finally {
+    await gw.close({ timeout: 500 });
+    await up.close();
+    target.close();
+  }
+});

@@ -1,0 +1,347 @@
+/**
+ * Gateway benchmarks: `hijack gateway` (createGateway, compiled dist/) side by side with
+ * HAProxy 2.6 (a config equivalent to Tecnativa's docker-socket-proxy: an allowlist ACL,
+ * unix upstream) and Go 1.19 `httputil.ReverseProxy` (wollomatic's engine), all in front
+ * of the same small Go upstream on a unix socket (test/peers/go/reverse-proxy -mode upstream).
+ *
+ * 1. Small requests: wrk keep-alive GET /v1.41/_ping, requests/s and p99 latency.
+ * 2. Spliced stream throughput: one `POST /stream?send=N` upgraded to a raw stream; the
+ *    upstream sends N bytes, the client counts them until EOF.
+ * 3. Memory: RSS of the proxy process with many idle spliced connections held open.
+ *
+ * Proxies run pinned to CPU 0 (one core each; HAProxy with nbthread 1), wrk, the upstream
+ * and the stream client on CPU 1. Rounds alternate the proxies; the best round counts.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { buildGoPeer } from '../test/helpers/go.js';
+import { fmt, table, type BenchContext, type BenchSection } from './lib.js';
+
+/** The gateway process: plain node, the compiled package, the same rules as HAProxy's ACL. */
+function gatewayScript(distGateway: string, upstream: string): string {
+  return `
+    import { createGateway, parseRule } from ${JSON.stringify(distGateway)};
+    const gw = createGateway({
+      listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
+      upstream: ${JSON.stringify('unix://' + upstream)},
+      policy: { rules: ['GET,HEAD /_ping', 'POST /stream'].map((r) => parseRule(r, 'allow', 'bench')) },
+    });
+    const [addr] = await gw.listen();
+    process.stdout.write('listening 127.0.0.1:' + addr.port + '\\n');
+    process.on('SIGTERM', () => process.exit(0));
+  `;
+}
+
+const pinnable = os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+const pin = (cpu: number, argv: string[]) =>
+  pinnable ? ['taskset', '-c', String(cpu), ...argv] : argv;
+
+function start(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  ready = /listening (\S+)/,
+): Promise<{ addr: string; proc: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${argv.join(' ')} did not start in 20 s: ${err}`));
+    }, 20_000);
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ addr: m[1]!, proc });
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${argv.join(' ')} exited with ${code}: ${err}`));
+    });
+  });
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+  await gone;
+  clearTimeout(t);
+}
+
+function run(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: ${code}\n${err}`)),
+    );
+  });
+}
+
+/** wrk keep-alive GETs: requests/s and p99 latency (ms). */
+async function wrk(addr: string, seconds: number): Promise<{ rps: number; p99: number }> {
+  const out = await run(
+    pin(1, ['wrk', '-t1', '-c32', `-d${seconds}s`, '--latency', `http://${addr}/v1.41/_ping`]),
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const m = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const p99 = m ? Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1) : NaN;
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  if (non2xx) throw new Error(`wrk got ${non2xx[1]} non-2xx answers from ${addr}`);
+  return { rps, p99 };
+}
+
+const UPGRADE = (query: string) =>
+  `POST /v1.41/stream${query} HTTP/1.1\r\nHost: bench\r\nContent-Length: 0\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`;
+
+/** One upgraded stream of `bytes` from the upstream; MB/s (10^6 bytes). */
+function streamOnce(addr: string, bytes: number): Promise<number> {
+  const [host, port] = [
+    addr.slice(0, addr.lastIndexOf(':')),
+    Number(addr.slice(addr.lastIndexOf(':') + 1)),
+  ];
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port });
+    let got = 0;
+    let headDone = false;
+    let t0 = 0;
+    s.on('connect', () => s.write(UPGRADE(`?send=${bytes}`)));
+    s.on('data', (c: Buffer) => {
+      if (!headDone) {
+        const i = c.indexOf('\r\n\r\n');
+        if (i < 0) return;
+        if (!/^HTTP\/1\.1 101/.test(c.toString('latin1', 0, 12)))
+          return reject(new Error(`no 101 from ${addr}`));
+        headDone = true;
+        t0 = performance.now();
+        got += c.length - i - 4;
+      } else got += c.length;
+    });
+    s.on('end', () => {
+      const ms = performance.now() - t0;
+      s.destroy();
+      if (got !== bytes) reject(new Error(`stream from ${addr}: ${got} of ${bytes} bytes`));
+      else resolve(bytes / 1e6 / (ms / 1000));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Opens `n` idle upgraded connections; resolves with them once every 101 arrived. */
+async function openIdle(addr: string, n: number): Promise<net.Socket[]> {
+  const port = Number(addr.slice(addr.lastIndexOf(':') + 1));
+  const socks: net.Socket[] = [];
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.on('error', reject);
+      s.on('connect', () => s.write(UPGRADE('')));
+      s.once('data', (c: Buffer) => {
+        if (!/^HTTP\/1\.1 101/.test(c.toString('latin1', 0, 12)))
+          return reject(new Error('no 101'));
+        socks.push(s);
+        resolve();
+      });
+    });
+  const queue = Array.from({ length: n }, (_, i) => i);
+  await Promise.all(
+    Array.from({ length: 100 }, async () => {
+      while (queue.shift() !== undefined) await one();
+    }),
+  );
+  return socks;
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The pid of the proxy itself (not taskset's: it execs, so the same pid). */
+const pidOf = (p: ChildProcess) => p.pid!;
+
+export default async function gatewayBench(ctx: BenchContext): Promise<BenchSection> {
+  const dir = mkdtempSync('/tmp/gwb.');
+  const upSock = join(dir, 'up.sock');
+  const go = buildGoPeer('reverse-proxy');
+  const procs: ChildProcess[] = [];
+  const quick = ctx.quick;
+  try {
+    const up = await start(pin(1, [go, '-mode', 'upstream', '-unix', upSock]));
+    procs.push(up.proc);
+
+    type Proxy = { name: string; launch: () => Promise<{ addr: string; proc: ChildProcess }> };
+    const haCfg = join(dir, 'haproxy.cfg');
+    const haPort = await freePort();
+    writeFileSync(
+      haCfg,
+      [
+        'global',
+        '  maxconn 9980',
+        '  nbthread 1',
+        'defaults',
+        '  mode http',
+        '  timeout connect 10s',
+        '  timeout client 1h',
+        '  timeout server 1h',
+        '  timeout tunnel 1h',
+        'frontend docker',
+        `  bind 127.0.0.1:${haPort}`,
+        '  acl allowed path_reg ^(/v[0-9.]+)?/(_ping|stream)$',
+        '  http-request deny unless allowed',
+        '  default_backend dockerbackend',
+        'backend dockerbackend',
+        `  server dockersocket ${upSock}`,
+        '',
+      ].join('\n'),
+    );
+    const proxies: Proxy[] = [
+      {
+        name: 'hijack gateway',
+        // Plain node on the compiled package: no TypeScript loader in the measured process.
+        launch: () =>
+          start(
+            pin(0, [
+              process.execPath,
+              '--input-type=module',
+              '-e',
+              gatewayScript(join(ctx.root, 'dist', 'gateway', 'index.js'), upSock),
+            ]),
+          ),
+      },
+      {
+        name: 'Go 1.19 ReverseProxy',
+        launch: () =>
+          start(pin(0, [go, '-mode', 'proxy', '-upstream', upSock]), {
+            ...process.env,
+            GOMAXPROCS: '1',
+          }),
+      },
+      {
+        name: 'HAProxy 2.6',
+        launch: async () => {
+          const proc = spawn(
+            pin(0, ['haproxy', '-db', '-f', haCfg])[0]!,
+            pin(0, ['haproxy', '-db', '-f', haCfg]).slice(1),
+            { stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          await waitPort(haPort);
+          return { addr: `127.0.0.1:${haPort}`, proc };
+        },
+      },
+    ];
+
+    const rounds = quick ? 1 : 3;
+    const seconds = quick ? 2 : 5;
+    const streamBytes = quick ? 256 * 2 ** 20 : 2 * 2 ** 30;
+    const idleN = quick ? 1000 : 9900;
+    const res = new Map<
+      string,
+      { rps: number; p99: number; mbs: number; rss0: number; rss: number }
+    >();
+    for (const p of proxies)
+      res.set(p.name, { rps: 0, p99: Infinity, mbs: 0, rss0: NaN, rss: NaN });
+
+    for (let r = 0; r < rounds; r++) {
+      for (const p of proxies) {
+        const { addr, proc } = await p.launch();
+        procs.push(proc);
+        const row = res.get(p.name)!;
+        await wrk(addr, 1); // warm-up
+        const w = await wrk(addr, seconds);
+        if (w.rps > row.rps) {
+          row.rps = w.rps;
+          row.p99 = w.p99;
+        }
+        await streamOnce(addr, 64 * 2 ** 20); // warm-up
+        row.mbs = Math.max(row.mbs, await streamOnce(addr, streamBytes));
+        await stop(proc);
+        if (r === rounds - 1) {
+          // Memory in a fresh process: nothing left over from the throughput runs.
+          const fresh = await p.launch();
+          procs.push(fresh.proc);
+          await wrk(fresh.addr, 1);
+          row.rss0 = rssMiB(pidOf(fresh.proc));
+          const socks = await openIdle(fresh.addr, idleN);
+          await new Promise((res) => setTimeout(res, 500));
+          row.rss = rssMiB(pidOf(fresh.proc));
+          for (const s of socks) s.destroy();
+          await stop(fresh.proc);
+        }
+      }
+    }
+
+    const gw = res.get('hijack gateway')!;
+    const goR = res.get('Go 1.19 ReverseProxy')!;
+    const ha = res.get('HAProxy 2.6')!;
+    const ratio = (a: number, b: number) => `${fmt(a / b, 2)}×`;
+    const rows = [...res.entries()].map(([name, v]) => [
+      name,
+      fmt(v.rps),
+      fmt(v.p99, 2),
+      fmt(v.mbs),
+      fmt(v.rss0, 1),
+      fmt(v.rss, 1),
+    ]);
+    const markdown = [
+      '## Gateway: hijack gateway vs Go ReverseProxy vs HAProxy',
+      '',
+      `Each proxy pinned to one core (CPU 0; Go at GOMAXPROCS=1, HAProxy nbthread 1) in front of the same Go upstream on a unix socket; wrk, the upstream and the stream client on CPU 1. Small requests: \`wrk -t1 -c32 -d${seconds}s --latency\` GET /v1.41/_ping (keep-alive), best of ${rounds} alternating rounds. Stream: one \`POST /stream\` upgraded with \`Upgrade: tcp\`, the upstream sends ${fmt(streamBytes / 2 ** 20)} MiB, MB/s from the 101 to EOF. Memory: RSS of a fresh proxy process after a 1 s wrk warm-up, then with ${fmt(idleN)} idle spliced connections open${idleN < 10000 ? " (each needs two descriptors in the proxy; the container's hard limit of 20,000 open files keeps the count under 10,000)" : ''}.`,
+      '',
+      table(
+        [
+          'proxy',
+          'requests/s',
+          'p99 ms',
+          'stream MB/s',
+          'RSS MiB idle',
+          `RSS MiB with ${fmt(idleN)} streams`,
+        ],
+        rows,
+      ),
+      `Ratios: requests/s ${ratio(gw.rps, goR.rps)} Go, ${ratio(gw.rps, ha.rps)} HAProxy (targets ≥ 1.0× Go, ≥ 0.8× HAProxy); stream ${ratio(gw.mbs, goR.mbs)} Go, ${ratio(gw.mbs, ha.mbs)} HAProxy; gateway RSS with ${fmt(idleN)} streams ${fmt(gw.rss, 1)} MiB (target < 150 MB; per stream ${fmt(((gw.rss - gw.rss0) * 1024) / idleN, 1)} KiB).`,
+      '',
+    ].join('\n');
+    return { markdown };
+  } finally {
+    for (const p of procs) await stop(p).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+}
