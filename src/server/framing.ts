@@ -1,66 +1,97 @@
 /**
- * Where a request body ends in the raw byte stream, and how to give unread body bytes
- * back in wire form at a takeover. Kept apart from the transport: it only looks at bytes.
+ * Where an HTTP/1.1 message body ends in a raw byte stream (RFC 9112 §6), and how to give
+ * body bytes that were already decoded back in wire form. Kept apart from the transport:
+ * it only counts bytes, never changes them. Used by the takeover gate (request bodies)
+ * and by the gateway (request and response bodies passed through untouched).
  *
- * @internal
+ * @module
  */
 import type { IncomingMessage } from 'node:http';
+import { HijackError } from '../errors.js';
+
+/** How a body is delimited. */
+export type Framing =
+  { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' };
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * The framing of a request body from its header fields (lower-cased, as Node gives them).
+ * Throws `ERR_MALFORMED_HEAD` for what a proxy must refuse (RFC 9112 §6.3): both
+ * Transfer-Encoding and Content-Length, a coding other than one final `chunked`, a
+ * Content-Length that is not one decimal number.
+ */
+export function requestFraming(headers: Headers): Framing {
+  const te = headers['transfer-encoding'];
+  const cl = headers['content-length'];
+  if (te !== undefined) {
+    if (cl !== undefined) {
+      throw new HijackError('ERR_MALFORMED_HEAD', 'both Transfer-Encoding and Content-Length');
+    }
+    const codings = String(te)
+      .split(',')
+      .map((s) => s.trim().toLowerCase());
+    if (
+      codings[codings.length - 1] !== 'chunked' ||
+      codings.filter((c) => c === 'chunked').length !== 1
+    ) {
+      throw new HijackError(
+        'ERR_MALFORMED_HEAD',
+        `unsupported Transfer-Encoding ${JSON.stringify(te)}`,
+      );
+    }
+    return { kind: 'chunked' };
+  }
+  if (cl !== undefined) return { kind: 'length', length: parseLength(cl) };
+  return { kind: 'none' };
+}
+
+/**
+ * The framing of a response body (RFC 9112 §6.3): none for HEAD, 1xx, 204 and 304;
+ * chunked; Content-Length; else until the connection closes.
+ */
+export function responseFraming(method: string, statusCode: number, headers: Headers): Framing {
+  if (method === 'HEAD' || statusCode < 200 || statusCode === 204 || statusCode === 304) {
+    return { kind: 'none' };
+  }
+  const te = headers['transfer-encoding'];
+  if (te !== undefined) {
+    return /(^|,)\s*chunked\s*$/i.test(String(te)) ? { kind: 'chunked' } : { kind: 'close' };
+  }
+  const cl = headers['content-length'];
+  if (cl !== undefined) return { kind: 'length', length: parseLength(cl) };
+  return { kind: 'close' };
+}
+
+function parseLength(v: string | string[]): number {
+  const values = (Array.isArray(v) ? v.join(',') : v).split(',').map((s) => s.trim());
+  const first = values[0]!;
+  if (!/^[0-9]{1,15}$/.test(first) || values.some((x) => x !== first)) {
+    throw new HijackError('ERR_MALFORMED_HEAD', `invalid Content-Length ${JSON.stringify(v)}`);
+  }
+  return Number(first);
+}
+
+/** The scanner of `req`'s body, for the gate: Node's parser already accepted the head. */
+export function framingOf(req: IncomingMessage): BodyScanner {
+  let framing: Framing;
+  try {
+    framing = requestFraming(req.headers);
+  } catch {
+    framing =
+      req.headers['transfer-encoding'] !== undefined ? { kind: 'chunked' } : { kind: 'none' };
+  }
+  return new BodyScanner(framing);
+}
 
 const CRLF = Buffer.from('\r\n');
 
 /** The raw bytes a takeover must put in front of the unparsed rest, and what to skip of it. */
 export interface Reframe {
-  /** Bytes that go first in `head`. */
+  /** Bytes that go first. */
   prefix: Buffer[];
   /** Framing bytes at the start of the unparsed rest that the prefix already stands for. */
   skip: Buffer | null;
-}
-
-/** How one request body is delimited on the wire. */
-export interface BodyFraming {
-  readonly kind: 'none' | 'length' | 'chunked';
-  /** True once every byte of the body (and its framing) has been counted. */
-  readonly done: boolean;
-  /** How many leading bytes of `chunk` still belong to this body; counts them. */
-  take(chunk: Buffer): number;
-  /** Wire form of `unread` (body bytes already decoded into the request) for a takeover. */
-  reframe(unread: Buffer[]): Reframe;
-}
-
-/** The framing of `req`'s body, from its head (RFC 9112 §6.3). */
-export function framingOf(req: IncomingMessage): BodyFraming {
-  const te = req.headers['transfer-encoding'];
-  if (te !== undefined && /(?:^|,)\s*chunked\s*$/i.test(te)) return new ChunkedFraming();
-  const cl = req.headers['content-length'];
-  if (cl !== undefined) {
-    const n = Number(cl);
-    if (Number.isSafeInteger(n) && n > 0) return new LengthFraming(n);
-  }
-  return NONE;
-}
-
-const NONE: BodyFraming = {
-  kind: 'none',
-  done: true,
-  take: () => 0,
-  reframe: (unread) => ({ prefix: unread, skip: null }),
-};
-
-class LengthFraming implements BodyFraming {
-  readonly kind = 'length';
-  constructor(private left: number) {}
-  get done(): boolean {
-    return this.left === 0;
-  }
-  take(chunk: Buffer): number {
-    const n = Math.min(this.left, chunk.length);
-    this.left -= n;
-    return n;
-  }
-  reframe(unread: Buffer[]): Reframe {
-    // A Content-Length body reaches the request unchanged: unread bytes are wire bytes.
-    return { prefix: unread, skip: null };
-  }
 }
 
 const enum S {
@@ -76,28 +107,54 @@ const enum S {
   Done,
 }
 
-/** Longest size line or trailer section we keep to replay; beyond it, llhttp rejects anyway. */
+/** Longest size line or trailer section kept (and allowed, when strict). */
 const MAX_LINE = 16 * 1024;
 
-class ChunkedFraming implements BodyFraming {
-  readonly kind = 'chunked';
+/** Options of {@link BodyScanner}. */
+export interface BodyScannerOptions {
+  /**
+   * Throw `ERR_MALFORMED_HEAD` on broken chunk framing (a proxy passing bytes on). Lenient
+   * (the default) stops counting and takes the rest as body, for a parser behind it that
+   * rejects the message itself.
+   */
+  strict?: boolean;
+}
+
+/**
+ * Counts the bytes of one body. `take(chunk)` returns how many leading bytes of `chunk`
+ * belong to the body; when that is less than `chunk.length`, or `done` is true, the body
+ * is over and the rest is what follows it.
+ */
+export class BodyScanner {
+  /** True once every byte of the body (and its framing) has been counted. */
+  done: boolean;
+  readonly kind: Framing['kind'];
+  private readonly strict: boolean;
+  private left: number;
   private s = S.Size;
   private size = 0;
   private digits = 0;
-  private left = 0;
   /** Raw bytes of the size line being read, or of the last-chunk line and trailers. */
   private line: number[] = [];
-  /** Once the framing is invalid we stop tracking and let llhttp reject the request. */
-  private broken = false;
 
-  get done(): boolean {
-    return this.s === S.Done || this.broken;
+  constructor(framing: Framing, options: BodyScannerOptions = {}) {
+    this.kind = framing.kind;
+    this.strict = options.strict ?? false;
+    this.left = framing.kind === 'length' ? framing.length : 0;
+    this.done = framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0);
   }
 
-  take(chunk: Buffer): number {
-    if (this.broken) return chunk.length;
+  take(chunk: Uint8Array): number {
+    if (this.done) return 0;
+    if (this.kind === 'close') return chunk.length;
+    if (this.kind === 'length') {
+      const n = Math.min(this.left, chunk.length);
+      this.left -= n;
+      if (this.left === 0) this.done = true;
+      return n;
+    }
     let i = 0;
-    while (i < chunk.length && this.s !== S.Done) {
+    while (i < chunk.length && !this.done) {
       if (this.s === S.Data) {
         const n = Math.min(this.left, chunk.length - i);
         this.left -= n;
@@ -105,83 +162,88 @@ class ChunkedFraming implements BodyFraming {
         if (this.left === 0) this.s = S.DataCr;
         continue;
       }
-      const c = chunk[i++]!;
-      if (!this.step(c)) {
-        this.broken = true;
+      const why = this.step(chunk[i++]!);
+      if (why) {
+        if (this.strict)
+          throw new HijackError('ERR_MALFORMED_HEAD', `malformed chunked body: ${why}`);
+        this.done = true; // lenient: the rest goes on to a parser that rejects it
         return chunk.length;
       }
     }
     return i;
   }
 
-  private record(c: number): boolean {
-    if (this.line.length >= MAX_LINE) return false;
+  private record(c: number): string | null {
+    if (this.line.length >= MAX_LINE) return 'chunk line or trailers too long';
     this.line.push(c);
-    return true;
+    return null;
   }
 
-  private step(c: number): boolean {
+  /** One byte outside chunk data; returns why the framing is broken, or null. */
+  private step(c: number): string | null {
     switch (this.s) {
       case S.Size: {
         const h = hexValue(c);
         if (h >= 0) {
-          if (++this.digits > 15) return false;
+          if (++this.digits > 15) return 'chunk size too large';
           this.size = this.size * 16 + h;
           return this.record(c);
         }
-        if (this.digits === 0) return false;
-        if (c === 0x3b /* ; */ || c === 0x20 || c === 0x09) {
-          this.s = S.Ext;
-          return this.record(c);
-        }
-        if (c === 0x0d) {
-          this.s = S.SizeLf;
-          return this.record(c);
-        }
-        return false;
+        if (this.digits === 0) return 'chunk size expected';
+        if (c === 0x3b /* ; */ || c === 0x20 || c === 0x09) this.s = S.Ext;
+        else if (c === 0x0d) this.s = S.SizeLf;
+        else return 'bad character in chunk size';
+        return this.record(c);
       }
       case S.Ext:
+        if (c === 0x0a) return 'bare LF after chunk size';
         if (c === 0x0d) this.s = S.SizeLf;
-        else if (c === 0x0a) return false;
         return this.record(c);
       case S.SizeLf:
-        if (c !== 0x0a || !this.record(c)) return false;
+        if (c !== 0x0a) return 'CR without LF after chunk size';
+        if (this.record(c)) return 'chunk line too long';
         if (this.size > 0) {
           this.left = this.size;
           this.s = S.Data;
           this.line = [];
         } else {
-          this.s = S.TrailerStart; // keep the last-chunk line: it is replayed with the trailers
+          this.s = S.TrailerStart; // the last-chunk line is kept: it is replayed with the trailers
         }
         this.size = 0;
         this.digits = 0;
-        return true;
+        return null;
       case S.DataCr:
-        if (c !== 0x0d) return false;
+        if (c !== 0x0d) return 'chunk data longer than its size';
         this.s = S.DataLf;
-        return true;
+        return null;
       case S.DataLf:
-        if (c !== 0x0a) return false;
+        if (c !== 0x0a) return 'CR without LF after chunk data';
         this.s = S.Size;
-        return true;
+        return null;
       case S.TrailerStart:
-        if (c === 0x0d) this.s = S.EndLf;
-        else if (c === 0x0a) return false;
-        else this.s = S.TrailerLine;
+        if (c === 0x0a) return 'bare LF in the trailers';
+        this.s = c === 0x0d ? S.EndLf : S.TrailerLine;
         return this.record(c);
       case S.TrailerLine:
         if (c === 0x0a) this.s = S.TrailerStart;
         return this.record(c);
       case S.EndLf:
-        if (c !== 0x0a) return false;
+        if (c !== 0x0a) return 'CR without LF at the end of the trailers';
         this.s = S.Done;
+        this.done = true;
         return this.record(c);
       default:
-        return false;
+        return 'bytes after the end of the body';
     }
   }
 
+  /**
+   * Wire form of `unread` (body bytes already decoded into the request) for a takeover:
+   * a Content-Length body is raw already; a chunked one gets a chunk synthesised around
+   * them, plus what was counted of the current size line or trailers.
+   */
   reframe(unread: Buffer[]): Reframe {
+    if (this.kind !== 'chunked') return { prefix: unread, skip: null };
     const u = unread.reduce((n, b) => n + b.length, 0);
     const whole = (): Buffer[] =>
       u > 0 ? [Buffer.from(u.toString(16) + '\r\n'), ...unread, CRLF] : [];
@@ -197,7 +259,7 @@ class ChunkedFraming implements BodyFraming {
       case S.DataLf:
         return { prefix: whole(), skip: CRLF.subarray(1) };
       default:
-        // Between chunks, inside a size line, or in the trailers: replay what was fed of it.
+        // Between chunks, inside a size line, or in the trailers: replay what was counted of it.
         return { prefix: [...whole(), Buffer.from(this.line)], skip: null };
     }
   }

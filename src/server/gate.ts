@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { framingOf, type BodyFraming } from './framing.js';
+import { framingOf, type BodyScanner } from './framing.js';
 import { nodeListenersOf, type NodeListener } from './detach.js';
 import {
   HPE_PAUSED,
@@ -37,7 +37,7 @@ export class GatedMessage {
   constructor(
     readonly gate: Gate,
     readonly req: IncomingMessage,
-    readonly framing: BodyFraming,
+    readonly framing: BodyScanner,
     /** An Upgrade or CONNECT request: answered normally, the connection closes after it. */
     readonly final: boolean,
   ) {}

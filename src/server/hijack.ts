@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { HijackError } from '../errors.js';
-import type { BodyFraming } from './framing.js';
+import type { BodyScanner } from './framing.js';
 import { framingOf } from './framing.js';
 import {
   detachSocket,
@@ -108,7 +108,7 @@ function start(req: IncomingMessage, res: ServerResponse): Promise<Hijacked> {
 /** Unread body bytes in wire form, then the unparsed rest (minus framing they replace). */
 function composeHead(
   req: IncomingMessage,
-  framing: BodyFraming,
+  framing: BodyScanner,
   fed: boolean,
   pending: Buffer[],
 ): Buffer {
@@ -178,7 +178,7 @@ function ungated(
   });
 }
 
-function bodyLeft(req: IncomingMessage, framing: BodyFraming): Buffer {
+function bodyLeft(req: IncomingMessage, framing: BodyScanner): Buffer {
   if (framing.kind === 'chunked' && !req.complete) {
     throw lost('a chunked request body was partly parsed: its framing cannot be rebuilt');
   }

@@ -190,6 +190,11 @@ test(
       assert.ok(out.endsWith('5\r\n{"a":\r\n2\r\n1}\r\n0\r\n\r\n'), out);
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(extra, '', 'the smuggled request must not reach the upstream');
+      // The client never closes its side: the gateway still lets the connection go.
+      for (let i = 0; i < 60 && gw.tracker.size > 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal(gw.tracker.size, 0, 'a half-open client cannot pin the gateway connection');
+      s.destroy();
     } finally {
       await gw.close();
       await up.close();

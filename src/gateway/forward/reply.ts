@@ -64,5 +64,26 @@ export function endWithError(
   message: string,
 ): void {
   if (socket.destroyed) return;
-  socket.end(rawErrorResponse(status, message));
+  closeAfterAnswer(socket, rawErrorResponse(status, message));
+}
+
+/** How long a connection closed after its answer waits for the client's own close. */
+export const LINGER_MS = 2000;
+
+/**
+ * Closes a taken-over client connection after its last answer, as a server does after
+ * `Connection: close`: FIN first (writing `last`, if given), so the client reads the whole
+ * answer and no unread request byte turns the close into a reset; the descriptor goes when
+ * the client closes too or, at the latest, after {@link LINGER_MS}. A client that never
+ * closes cannot pin it.
+ */
+export function closeAfterAnswer(
+  socket: Writable & { destroyed: boolean; once(ev: 'close', fn: () => void): unknown },
+  last?: string | Buffer,
+): void {
+  if (socket.destroyed) return;
+  socket.end(last);
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }

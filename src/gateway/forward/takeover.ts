@@ -26,10 +26,10 @@ import { readResponseHead } from '../../client/response-head.js';
 import type { ResponseHead } from '../../client/response-head.js';
 import { splice } from '../../stream/splice.js';
 import type { SpliceResult } from '../../stream/splice.js';
-import { BodyFramer, requestFraming, responseFraming } from './framing.js';
-import type { Framing } from './framing.js';
+import { BodyScanner, requestFraming, responseFraming } from '../../server/framing.js';
+import type { Framing } from '../../server/framing.js';
 import { appendForwardedFor, serializeHead, stripHopByHop } from './hop-by-hop.js';
-import { endWithError, replyError } from './reply.js';
+import { closeAfterAnswer, endWithError, replyError } from './reply.js';
 import { dialUpstream } from './upstream.js';
 import type { UpstreamTarget, UpstreamTlsOptions } from './upstream.js';
 
@@ -130,14 +130,13 @@ export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutco
   upstream.write(serializeHead(`${req.method} ${t.target} HTTP/1.1`, headers));
 
   // The body, exactly; what follows it is held back until the upstream switched.
-  const body = new BodyPump(client, upstream, new BodyFramer(framing), head);
+  const body = new BodyPump(client, upstream, new BodyScanner(framing, { strict: true }), head);
   let resp: ResponseHead;
   let bytesDown = 0;
   const fail = (status: number, message: string, error: Error): TakeoverOutcome => {
     body.stop();
     upstream.destroy();
     endWithError(client, status, message);
-    client.destroySoon?.();
     return { status, bytesUp: body.bytes, bytesDown, error };
   };
   try {
@@ -274,7 +273,7 @@ class BodyPump {
   constructor(
     private readonly client: Socket,
     private readonly upstream: Socket,
-    private readonly framer: BodyFramer,
+    private readonly framer: BodyScanner,
     head: Buffer,
   ) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
@@ -298,7 +297,7 @@ class BodyPump {
     }
     let n: number;
     try {
-      n = this.framer.feed(chunk);
+      n = this.framer.take(chunk);
     } catch (err) {
       this.rejectFailed(err as Error);
       return;
@@ -355,17 +354,17 @@ async function passResponse(
   headers.push('Connection', 'close');
   client.on('error', () => {});
   client.write(serializeHead(`HTTP/1.1 ${resp.statusCode} ${resp.statusMessage}`, headers));
-  const framer = new BodyFramer(framing);
+  const framer = new BodyScanner(framing, { strict: true });
   let bytesDown = 0;
   const status = resp.statusCode;
   const finish = (error?: Error): Omit<TakeoverOutcome, 'bytesUp'> => {
     upstream.destroy();
     if (error) client.destroy();
-    else client.end();
+    else closeAfterAnswer(client);
     return error ? { status, bytesDown, error } : { status, bytesDown };
   };
   const push = (chunk: Buffer): boolean => {
-    const n = framer.feed(chunk);
+    const n = framer.take(chunk);
     bytesDown += n;
     if (n > 0) client.write(n === chunk.length ? chunk : chunk.subarray(0, n));
     return framer.done;
