@@ -2,7 +2,7 @@
 //   npm test                      every test/**/*.test.ts
 //   npm test -- test/socket       only the files under the given paths
 // NODE_BIN picks another node binary (the CI runs 20, 22 and 24).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -26,5 +26,14 @@ if (files.length === 0) {
 const node = process.env.NODE_BIN || process.execPath;
 const args = ['--import', 'tsx', '--test', '--test-reporter=spec'];
 if (process.env.TEST_CONCURRENCY) args.push(`--test-concurrency=${process.env.TEST_CONCURRENCY}`);
-const r = spawnSync(node, [...args, ...files], { cwd: root, stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// A test process that never exits (a leaked handle) fails the run instead of hanging it.
+const limitMin = Number(process.env.TEST_TIMEOUT_MINUTES || 15);
+const child = spawn(node, [...args, ...files], { cwd: root, stdio: 'inherit' });
+const watchdog = setTimeout(() => {
+  console.error(`test run still going after ${limitMin} min: a test process did not exit; killing it`);
+  child.kill('SIGKILL');
+}, limitMin * 60_000);
+child.on('exit', (code, signal) => {
+  clearTimeout(watchdog);
+  process.exit(code ?? (signal ? 1 : 0));
+});
