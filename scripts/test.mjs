@@ -30,7 +30,9 @@ if (process.env.TEST_CONCURRENCY) args.push(`--test-concurrency=${process.env.TE
 const limitMin = Number(process.env.TEST_TIMEOUT_MINUTES || 15);
 const child = spawn(node, [...args, ...files], { cwd: root, stdio: 'inherit' });
 const watchdog = setTimeout(() => {
-  console.error(`test run still going after ${limitMin} min: a test process did not exit; killing it`);
+  console.error(
+    `test run still going after ${limitMin} min: a test process did not exit; killing it`,
+  );
   child.kill('SIGKILL');
 }, limitMin * 60_000);
 child.on('exit', (code, signal) => {

@@ -42,7 +42,8 @@ export function detachSocket(
   // In JS mode (the gate's), stop the flow before the 'data' listeners go, so no byte is
   // emitted into the void. A socket the parser consumes in C++ emits nothing in JS yet;
   // pausing it would stop its handle while its stream believes a read is pending.
-  if (!socket.parser?._consumed) socket.pause();
+  const consumed = socket.parser?._consumed === true;
+  if (!consumed) socket.pause();
   for (const [event, fn] of known) socket.removeListener(event, fn);
   const parser = socket.parser;
   if (parser) freeParser(parser, req, socket);
@@ -58,6 +59,14 @@ export function detachSocket(
   socket.allowHalfOpen = true;
   // As Node does for 'upgrade': flowing unset, so a later 'data' listener or pipe starts it.
   (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
+  // A consumed socket the gate paused (readStop) while its stream believes a read is
+  // pending would never read again: start the handle, the stream buffers until the taker reads.
+  const handle = (socket as unknown as { _handle?: { reading: boolean; readStart(): number } })
+    ._handle;
+  if (consumed && handle && !handle.reading) {
+    handle.reading = true;
+    handle.readStart();
+  }
   leaveServer(socket);
   leaveServer(socket._parent ?? null);
 }

@@ -1,10 +1,12 @@
 /**
- * The per-connection gate that enableHijack() installs: it feeds Node's parser from JS
- * and stops it right after every request head (llhttp's HPE_PAUSED), so nothing behind
- * a head is parsed until the handler's fate is known. The body is fed only when the
- * handler reads it, and only up to its end; the next request is parsed only after the
- * response ended (Go's one-request-at-a-time). A takeover then finds every unread byte
- * still in wire form.
+ * The per-connection gate that enableHijack() installs. It stops Node's parser right
+ * after every request head (llhttp's HPE_PAUSED), so nothing behind a head is parsed until
+ * the handler's fate is known. While a request is current the parser stays paused and the
+ * bytes that arrive are kept here; the body is fed from JS only when the handler reads it,
+ * and only up to its end; the next request is parsed only after the response ended (Go's
+ * one-request-at-a-time). A takeover then finds every unread byte still in wire form.
+ * Between requests the parser consumes the socket in C++ as usual, so a head costs no JS
+ * data event.
  *
  * @internal
  */
@@ -102,17 +104,12 @@ export class Gate {
     if (!parser || !parser.onIncoming || gateOf(socket)) return gateOf(socket);
     const gate = new Gate(socket, parser);
     (socket as unknown as Record<symbol, Gate>)[kGate] = gate;
-    // Feed the parser from JS instead of letting it consume the handle in C++.
-    if (parser._consumed) {
-      parser.unconsume();
-      parser._consumed = false;
-    }
+    // Bytes that reach JS (a socket the parser does not consume) go through the gate too.
     for (const [event, fn] of nodeListenersOf(socket)) {
-      if (event === 'data' || event === 'pause' || event === 'resume')
-        socket.removeListener(event, fn);
+      if (event === 'data') socket.removeListener(event, fn);
       else gate.nodeListeners.push([event, fn]);
     }
-    // The prototype's `on`: Node's instance wrapper would undo the unconsume above.
+    // The prototype's `on`: Node's instance wrapper would stop the parser consuming.
     const on = net.Socket.prototype.on as (
       this: net.Socket,
       ev: string,
@@ -121,8 +118,35 @@ export class Gate {
     on.call(socket, 'data', gate.onData);
     on.call(socket, 'drain', gate.onDrain);
     parser.onIncoming = gate.onIncoming;
+    parser[kOnExecute] = gate.onExecute;
     return gate;
   }
+
+  /**
+   * After each read the parser consumed in C++: at a head stop, or while paused, keep the
+   * bytes it did not parse and let the gate decide.
+   */
+  private readonly onExecute = (ret: unknown): void => {
+    if (this.stoppedAtHead || this.parserPaused) {
+      // Only a stop at a head during this read has a real position; a parser paused before
+      // the read parsed nothing (Node then derives a stale count from llhttp's error_pos).
+      const parsed = !this.stoppedAtHead
+        ? 0
+        : isPause(ret)
+          ? ret.bytesParsed
+          : typeof ret === 'number'
+            ? ret
+            : 0;
+      const buf = this.parser.getCurrentBuffer();
+      this.stoppedAtHead = false;
+      this.parserPaused = true;
+      this.unshiftLast(buf.subarray(parsed));
+      this.nodeOnExecute(parsed);
+      this.pump();
+      return;
+    }
+    this.nodeOnExecute(ret);
+  };
 
   private readonly onData = (chunk: Buffer): void => {
     this.pending.push(chunk);
@@ -132,6 +156,11 @@ export class Gate {
 
   /** Node's own backpressure (socket._paused) lifts on drain; move on then. */
   private readonly onDrain = (): void => {
+    // Node resumed the parser on drain; while a request is current it stays paused.
+    if (this.cur && !this.detached) {
+      this.parser.pause();
+      this.parserPaused = true;
+    }
     if (this.pendingBytes > 0) queueMicrotask(this.pumpLater);
   };
 
@@ -143,6 +172,8 @@ export class Gate {
     const msg = new GatedMessage(this, r, framingOf(r), final);
     (r as unknown as Record<symbol, GatedMessage>)[kMessage] = msg;
     this.cur = msg;
+    // Set before the handler runs: a takeover asked for inside it waits for the rest of this read.
+    this.stoppedAtHead = true;
     r._read = gatedRead;
     // An Upgrade or CONNECT answered normally ends the connection: what follows its head is
     // not HTTP.
@@ -155,7 +186,6 @@ export class Gate {
     } else {
       msg.responded = true;
     }
-    this.stoppedAtHead = true;
     return HPE_PAUSED;
   };
 
@@ -164,7 +194,9 @@ export class Gate {
 
   /** Feeds what can be fed now; completes a takeover that was asked for. */
   pump(): void {
-    if (this.pumping || this.detached) return;
+    // Inside the parser's execute (a handler taking over at once): the rest of this read is
+    // not collected yet; onExecute pumps once it is.
+    if (this.pumping || this.detached || this.stoppedAtHead) return;
     this.pumping = true;
     try {
       for (;;) {
@@ -198,6 +230,17 @@ export class Gate {
     } finally {
       this.pumping = false;
     }
+    // Between requests, with nothing kept, the parser reads the socket directly again.
+    if (
+      !this.detached &&
+      !this.cur &&
+      this.pendingBytes === 0 &&
+      this.parserPaused &&
+      !this.socket._paused
+    ) {
+      this.parser.resume();
+      this.parserPaused = false;
+    }
     this.flowControl();
   }
 
@@ -218,6 +261,12 @@ export class Gate {
     return c;
   }
 
+  private unshiftLast(c: Buffer): void {
+    if (c.length === 0) return;
+    this.pending.push(c);
+    this.pendingBytes += c.length;
+  }
+
   private unshift(c: Buffer): void {
     if (c.length === 0) return;
     this.pending.unshift(c);
@@ -225,10 +274,9 @@ export class Gate {
   }
 
   private feed(chunk: Buffer): void {
-    if (this.parserPaused) {
-      this.parser.resume();
-      this.parserPaused = false;
-    }
+    // Always: Node may have paused the parser for its own backpressure since we last fed.
+    this.parser.resume();
+    this.parserPaused = false;
     this.stoppedAtHead = false;
     const ret = this.parser.execute(chunk);
     if (this.detached) return;
@@ -236,6 +284,7 @@ export class Gate {
     // byte count (it skips errors when llhttp's upgrade flag is set).
     if (isPause(ret) || this.stoppedAtHead) {
       const parsed = isPause(ret) ? ret.bytesParsed : (ret as number);
+      this.stoppedAtHead = false;
       this.unshift(chunk.subarray(parsed));
       this.parserPaused = true;
       this.nodeOnExecute(parsed);
@@ -243,6 +292,11 @@ export class Gate {
     }
     // llhttp stops early only at an upgrade it recognised itself: keep what follows.
     if (typeof ret === 'number' && ret < chunk.length) this.unshift(chunk.subarray(ret));
+    // While a request is current, reads the parser consumes must come here, not into it.
+    if (this.cur) {
+      this.parser.pause();
+      this.parserPaused = true;
+    }
     this.nodeOnExecute(ret);
   }
 
