@@ -310,5 +310,9 @@ export class Gate {
     const take = m.take!;
     m.take = null;
     take(head, null);
+    // Nothing of the gate outlives the takeover: a spliced stream keeps only its sockets.
+    const links = [this.socket, m.req, m.res] as unknown as Record<symbol, unknown>[];
+    for (const obj of links) if (obj) (delete obj[kGate], delete obj[kMessage]);
+    m.res?.removeListener('finish', onResponseFinish);
   }
 }
