@@ -114,18 +114,6 @@ function connOf(socket: unknown): Conn<any> | undefined {
 function subscribeChannels(): void {
   if (channelsOn) return;
   channelsOn = true;
-  dc.subscribe('http.server.request.start', (m) => {
-    const { socket, server, response } = m as {
-      socket: Socket;
-      server: object;
-      response: ServerResponse;
-    };
-    const t = trackers.get(server);
-    const conn = connOf(socket);
-    if (!t || !conn) return;
-    conn.requests++;
-    if (t.shuttingDown) response.shouldKeepAlive = false;
-  });
   dc.subscribe('http.server.response.finish', (m) => {
     const { socket, server } = m as { socket: Socket; server: object };
     const t = trackers.get(server);
@@ -252,8 +240,19 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     if (!parser) return;
     parser[kOnMessageBegin] = () => {
       conn.begun++;
+      conn.requests++;
+      // Go's Shutdown turns keep-alive off: the response to a request begun now says close.
+      if (this.shuttingDown) this.closeAfterResponse(conn);
       if (conn.state === 'new' || conn.state === 'idle') this.set(conn, 'active');
     };
+  }
+
+  /** Marks the response in progress on `conn` (if its head is not out yet) Connection: close. */
+  private closeAfterResponse(conn: Conn<C>): void {
+    queueMicrotask(() => {
+      const res = (conn.socket as ServerSocket)._httpMessage as ServerResponse | undefined;
+      if (res && !res.headersSent) res.shouldKeepAlive = false;
+    });
   }
 
   /** @internal a response of `conn` finished */
@@ -321,10 +320,7 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     });
     for (const conn of this.conns) {
       if (conn.state === 'idle') conn.socket.destroy();
-      else if (conn.state === 'active') {
-        const res = (conn.socket as ServerSocket)._httpMessage as ServerResponse | undefined;
-        if (res && !res.headersSent) res.shouldKeepAlive = false;
-      }
+      else if (conn.state === 'active') this.closeAfterResponse(conn);
     }
     let failure: HijackError | null = null;
     const timers: NodeJS.Timeout[] = [];
