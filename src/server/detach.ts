@@ -21,10 +21,17 @@ export type NodeListener = readonly [event: string, fn: (...args: any[]) => void
 /** Node's HTTP listeners on `socket`, found by name (see internal/node-http.ts). */
 export function nodeListenersOf(socket: ServerSocket): NodeListener[] {
   const found: NodeListener[] = [];
+  // EventEmitter keeps one listener as a function and several as an array; read them in
+  // place instead of copying each list with listeners().
+  const events = (socket as unknown as { _events: Record<string, unknown> })._events;
   for (const event in nodeSocketListeners) {
     const names = nodeSocketListeners[event]!;
-    for (const fn of socket.listeners(event) as ((...args: any[]) => void)[]) {
-      if (names.includes(fn.name)) found.push([event, fn]);
+    const l = events[event] as
+      ((...args: any[]) => void) | ((...args: any[]) => void)[] | undefined;
+    if (typeof l === 'function') {
+      if (names.includes(l.name)) found.push([event, l]);
+    } else if (l) {
+      for (const fn of l) if (names.includes(fn.name)) found.push([event, fn]);
     }
   }
   return found;
@@ -48,10 +55,12 @@ export function detachSocket(
   const parser = socket.parser;
   if (parser) freeParser(parser, req, socket);
   socket.parser = null;
-  // Node replaced these on the instance to watch for 'data' listeners; give back the originals.
-  for (const key of ['on', 'addListener', 'prependListener', 'setEncoding'] as const) {
-    if (Object.prototype.hasOwnProperty.call(socket, key))
-      delete (socket as unknown as Record<string, unknown>)[key];
+  // Node replaced these on the instance to watch for 'data' listeners; give back the
+  // originals by assignment, as Node does (a delete would make the socket a dictionary).
+  const own = socket as unknown as Record<string, unknown>;
+  const proto = net.Socket.prototype as unknown as Record<string, unknown>;
+  for (const key of ['on', 'addListener', 'prependListener', 'setEncoding']) {
+    if (Object.prototype.hasOwnProperty.call(socket, key)) own[key] = proto[key];
   }
   socket._paused = false;
   socket.setTimeout(0);
