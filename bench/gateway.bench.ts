@@ -12,13 +12,21 @@
  * Proxies run pinned to CPU 0 (one core each; HAProxy with nbthread 1), wrk, the upstream
  * and the stream client on CPU 1. Rounds alternate the proxies; the best round counts.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import { join } from 'node:path';
 import { buildGoPeer } from '../test/helpers/go.js';
-import { fmt, table, type BenchContext, type BenchSection } from './lib.js';
+import {
+  fmt,
+  pin,
+  runCommand,
+  startProcess,
+  stopProcess,
+  table,
+  type BenchContext,
+  type BenchSection,
+} from './lib.js';
 
 /** The gateway process: plain node, the compiled package, the same rules as HAProxy's ACL. */
 function gatewayScript(distGateway: string, upstream: string): string {
@@ -35,64 +43,9 @@ function gatewayScript(distGateway: string, upstream: string): string {
   `;
 }
 
-const pinnable = os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
-const pin = (cpu: number, argv: string[]) =>
-  pinnable ? ['taskset', '-c', String(cpu), ...argv] : argv;
-
-function start(
-  argv: string[],
-  env: NodeJS.ProcessEnv = process.env,
-  ready = /listening (\S+)/,
-): Promise<{ addr: string; proc: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`${argv.join(' ')} did not start in 20 s: ${err}`));
-    }, 20_000);
-    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ addr: m[1]!, proc });
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${argv.join(' ')} exited with ${code}: ${err}`));
-    });
-  });
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const gone = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
-  await gone;
-  clearTimeout(t);
-}
-
-function run(argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: ${code}\n${err}`)),
-    );
-  });
-}
-
 /** wrk keep-alive GETs: requests/s and p99 latency (ms). */
 async function wrk(addr: string, seconds: number): Promise<{ rps: number; p99: number }> {
-  const out = await run(
+  const out = await runCommand(
     pin(1, ['wrk', '-t1', '-c32', `-d${seconds}s`, '--latency', `http://${addr}/v1.41/_ping`]),
   );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
@@ -179,7 +132,7 @@ export default async function gatewayBench(ctx: BenchContext): Promise<BenchSect
   const procs: ChildProcess[] = [];
   const quick = ctx.quick;
   try {
-    const up = await start(pin(1, [go, '-mode', 'upstream', '-unix', upSock]));
+    const up = await startProcess(pin(1, [go, '-mode', 'upstream', '-unix', upSock]));
     procs.push(up.proc);
 
     type Proxy = { name: string; launch: () => Promise<{ addr: string; proc: ChildProcess }> };
@@ -212,7 +165,7 @@ export default async function gatewayBench(ctx: BenchContext): Promise<BenchSect
         name: 'hijack gateway',
         // Plain node on the compiled package: no TypeScript loader in the measured process.
         launch: () =>
-          start(
+          startProcess(
             pin(0, [
               process.execPath,
               '--input-type=module',
@@ -224,7 +177,7 @@ export default async function gatewayBench(ctx: BenchContext): Promise<BenchSect
       {
         name: 'Go 1.19 ReverseProxy',
         launch: () =>
-          start(pin(0, [go, '-mode', 'proxy', '-upstream', upSock]), {
+          startProcess(pin(0, [go, '-mode', 'proxy', '-upstream', upSock]), {
             ...process.env,
             GOMAXPROCS: '1',
           }),
@@ -267,7 +220,7 @@ export default async function gatewayBench(ctx: BenchContext): Promise<BenchSect
         }
         await streamOnce(addr, 64 * 2 ** 20); // warm-up
         row.mbs = Math.max(row.mbs, await streamOnce(addr, streamBytes));
-        await stop(proc);
+        await stopProcess(proc);
         if (r === rounds - 1) {
           // Memory in a fresh process: nothing left over from the throughput runs.
           const fresh = await p.launch();
@@ -278,7 +231,7 @@ export default async function gatewayBench(ctx: BenchContext): Promise<BenchSect
           await new Promise((res) => setTimeout(res, 500));
           row.rss = rssMiB(pidOf(fresh.proc));
           for (const s of socks) s.destroy();
-          await stop(fresh.proc);
+          await stopProcess(fresh.proc);
         }
       }
     }
@@ -316,7 +269,7 @@ export default async function gatewayBench(ctx: BenchContext): Promise<BenchSect
     ].join('\n');
     return { markdown };
   } finally {
-    for (const p of procs) await stop(p).catch(() => {});
+    for (const p of procs) await stopProcess(p).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
 }

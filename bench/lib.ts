@@ -1,4 +1,6 @@
 /** Shared shapes and small helpers for bench/*.bench.ts. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 export interface BenchContext {
@@ -38,4 +40,69 @@ export function fmt(n: number, digits = 0): string {
 export function table(head: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** True when processes can be pinned to CPUs (two CPUs and taskset). */
+export const pinnable = os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+
+/** `argv` prefixed with `taskset -c CPU` when pinning is possible (two CPUs and taskset). */
+export function pin(cpu: number, argv: string[]): string[] {
+  return pinnable ? ['taskset', '-c', String(cpu), ...argv] : argv;
+}
+
+/**
+ * Starts a process; resolves with the address it printed (`ready`'s first group, by default
+ * from a "listening ADDR" line) and the process. Rejects if it exits or takes over 20 s.
+ */
+export function startProcess(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  ready = /listening (\S+)/,
+): Promise<{ addr: string; proc: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${argv.join(' ')} did not start in 20 s: ${err}`));
+    }, 20_000);
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ addr: m[1]!, proc });
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${argv.join(' ')} exited with ${code}: ${err}`));
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL after 3 s; resolves when the process is gone. */
+export async function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const gone = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
+  await gone;
+  clearTimeout(t);
+}
+
+/** Runs a command to completion; resolves with its stdout, rejects with its stderr. */
+export function runCommand(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: ${code}\n${err}`)),
+    );
+  });
 }

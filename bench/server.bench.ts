@@ -13,14 +13,22 @@
  * The same file is also the Node server process: with HIJACK_BENCH_SERVER set it serves
  * that variant and prints its port.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { enableHijack, hijack, trackConnections } from '../dist/server/index.js';
 import { buildGoPeer } from '../test/helpers/go.js';
-import { fmt, table, type BenchContext, type BenchSection } from './lib.js';
+import {
+  fmt,
+  pin,
+  pinnable,
+  runCommand,
+  startProcess,
+  stopProcess,
+  table,
+  type BenchContext,
+  type BenchSection,
+} from './lib.js';
 
 const SWITCH = 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n';
 
@@ -63,60 +71,6 @@ function serve(kind: string): void {
   process.on('SIGTERM', () => process.exit(0));
 }
 
-const pinnable = os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
-/** argv prefixed with `taskset -c CPU` when pinning is possible. */
-const pin = (cpu: number, argv: string[]) =>
-  pinnable ? ['taskset', '-c', String(cpu), ...argv] : argv;
-
-/** Starts a server process; resolves with its address once it printed "listening ADDR". */
-function startServer(
-  argv: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ addr: string; proc: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`server ${argv.join(' ')} did not start in 20 s`));
-    }, 20_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ addr: m[1]!, proc });
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server ${argv.join(' ')} exited with ${code}`));
-    });
-  });
-}
-
-async function stopServer(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  const gone = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), 3000);
-  await gone;
-  clearTimeout(t);
-}
-
-function run(argv: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.once('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: ${code}\n${err}`)),
-    );
-  });
-}
-
 interface Variant {
   name: string;
   argv: string[];
@@ -142,12 +96,12 @@ async function alternate(
   const results = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   for (let r = 0; r < rounds; r++) {
     for (const v of variants) {
-      const { addr, proc } = await startServer(v.argv, v.env);
+      const { addr, proc } = await startProcess(v.argv, v.env);
       try {
         await measure(addr, true);
         results.get(v.name)!.push(await measure(addr, false));
       } finally {
-        await stopServer(proc);
+        await stopProcess(proc);
       }
     }
   }
@@ -170,7 +124,9 @@ async function takeovers(ctx: BenchContext) {
   const errors = new Map<string, number>();
   const res = await alternate(variants, rounds, async (addr, warmup) => {
     const d = warmup ? 1 : seconds;
-    const out = await run(pin(1, [load, '-addr', addr, '-c', String(concurrency), '-d', `${d}s`]));
+    const out = await runCommand(
+      pin(1, [load, '-addr', addr, '-c', String(concurrency), '-d', `${d}s`]),
+    );
     const r = JSON.parse(out) as { rate: number; errors: number; firstError: string };
     if (r.errors)
       console.error(`takeover-load ${addr}: ${r.errors} errors, first: ${r.firstError}`);
@@ -195,7 +151,7 @@ async function keepAlive(ctx: BenchContext) {
     2,
     async (addr, warmup) => {
       const d = warmup ? 1 : seconds;
-      const out = await run(
+      const out = await runCommand(
         pin(1, ['wrk', `-t${threads}`, `-c${conns}`, `-d${d}s`, `http://${addr}/`]),
       );
       const m = /Requests\/sec:\s+([\d.]+)/.exec(out);

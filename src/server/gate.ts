@@ -312,7 +312,10 @@ export class Gate {
     take(head, null);
     // Nothing of the gate outlives the takeover: a spliced stream keeps only its sockets.
     const links = [this.socket, m.req, m.res] as unknown as Record<symbol, unknown>[];
-    for (const obj of links) if (obj) (delete obj[kGate], delete obj[kMessage]);
+    // Assigned, not deleted: a delete would turn these hot objects into dictionaries.
+    for (const obj of links) {
+      if (obj) obj[kGate] = obj[kMessage] = undefined;
+    }
     m.res?.removeListener('finish', onResponseFinish);
   }
 }
