@@ -35,7 +35,7 @@ export class GatedMessage {
   /** llhttp saw the whole message (head and body). */
   parsed = false;
   /** A takeover was asked for; `take` completes it. */
-  take: ((head: Buffer[], skip: Buffer | null) => void) | null = null;
+  take: ((pending: Buffer[]) => void) | null = null;
   constructor(
     readonly gate: Gate,
     readonly req: IncomingMessage,
@@ -46,6 +46,7 @@ export class GatedMessage {
 }
 
 const kGate = Symbol('hijack.gate');
+const kMessage = Symbol('hijack.message');
 
 /** req._read of a gated request: the handler wants the body, so the gate feeds it. */
 function gatedRead(this: IncomingMessage, n: number): void {
@@ -63,7 +64,6 @@ function onResponseFinish(this: ServerResponse): void {
   m.responded = true;
   m.gate.pump();
 }
-const kMessage = Symbol('hijack.message');
 
 /** The gate of `socket`, if enableHijack() installed one. */
 export function gateOf(socket: net.Socket | null | undefined): Gate | undefined {
@@ -309,7 +309,7 @@ export class Gate {
     if (this.pausedSocket) this.pausedSocket = false;
     const take = m.take!;
     m.take = null;
-    take(head, null);
+    take(head);
     // Nothing of the gate outlives the takeover: a spliced stream keeps only its sockets.
     const links = [this.socket, m.req, m.res] as unknown as Record<symbol, unknown>[];
     // Assigned, not deleted: a delete would turn these hot objects into dictionaries.
