@@ -6,39 +6,15 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, parseRule, type Gateway, type RuleBlock } from '../../src/gateway/index.js';
+import { corpus, expand, type CorpusEntry as Entry } from './corpus/load.js';
 import { presetRules } from '../../src/gateway/config/index.js';
 import { hashToken } from '../../src/gateway/identity/index.js';
-
-interface CorpusPolicy {
-  preset?: string[];
-  allow?: string[];
-  deny?: string[];
-  tokens?: Record<string, string>;
-  blocks?: { when: RuleBlock['when']; allow?: string[]; deny?: string[] }[];
-}
-interface Entry {
-  id: string;
-  policy: string;
-  raw: string;
-  status: number | number[];
-  note: string;
-  second?: number;
-  slow?: { stopAfterBytes?: number; bytesPerTick?: number; tickMs?: number; headTimeout?: string };
-}
-const corpus = JSON.parse(
-  readFileSync(new URL('./corpus/requests.json', import.meta.url), 'utf8'),
-) as {
-  policies: Record<string, CorpusPolicy>;
-  entries: Entry[];
-};
-const expand = (raw: string) =>
-  raw.replace(/\{\{repeat:([\s\S]*?):(\d+)\}\}/g, (_, t: string, n: string) => t.repeat(Number(n)));
 
 const HEAD_TIMEOUT = 1000;
 

@@ -2,42 +2,11 @@
 // checkFraming, the authenticator and the policy. Part B runs every entry over real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { compilePolicy, checkFraming, parseRule } from '../../src/gateway/policy/index.js';
 import { createAuthenticator, hashToken, isDenied } from '../../src/gateway/identity/index.js';
 import { presetRules } from '../../src/gateway/config/index.js';
 import type { PolicySpec, RuleBlock, TokenEntry } from '../../src/gateway/types.js';
-
-interface CorpusPolicy {
-  preset?: string[];
-  allow?: string[];
-  deny?: string[];
-  tokens?: Record<string, string>;
-  blocks?: { when: RuleBlock['when']; allow?: string[]; deny?: string[] }[];
-}
-interface Entry {
-  id: string;
-  category: string;
-  policy: string;
-  raw: string;
-  status: number | number[];
-  note: string;
-  layer?: string;
-  allow?: string;
-}
-const corpus = JSON.parse(
-  readFileSync(new URL('./corpus/requests.json', import.meta.url), 'utf8'),
-) as {
-  policies: Record<string, CorpusPolicy>;
-  entries: Entry[];
-};
-
-/** Expand {{repeat:TEXT:N}}. */
-export function expand(raw: string): string {
-  return raw.replace(/\{\{repeat:([\s\S]*?):(\d+)\}\}/g, (_, t: string, n: string) =>
-    t.repeat(Number(n)),
-  );
-}
+import { corpus, expand, type CorpusPolicy } from './corpus/load.js';
 
 function parseHead(raw: string) {
   const end = raw.indexOf('\r\n\r\n');
