@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HijackError } from '../errors.js';
 import {
   freeParser,
+  nodeResponseFinish,
   nodeSocketListeners,
   type NetServerInternals,
   type ServerSocket,
@@ -119,6 +120,11 @@ export function retireResponse(res: ServerResponse, socket: net.Socket): void {
     r._headerSent = true;
   }
   if (r.socket === socket) res.detachSocket(socket);
+  // A taken-over response never finishes: Node's finish handler (bound to the request, the
+  // socket and the connection's parser state) would only keep all of that alive.
+  for (const fn of res.listeners('finish') as ((...a: unknown[]) => void)[]) {
+    if (fn.name === nodeResponseFinish) res.removeListener('finish', fn);
+  }
   const own = res as unknown as Record<string, unknown>;
   for (const [name, fn] of refusers) own[name] = fn;
 }

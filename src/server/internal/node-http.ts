@@ -66,6 +66,9 @@ export const nodeSocketListeners: Record<string, readonly string[]> = {
   pause: ['onSocketPause'],
 };
 
+/** Node's 'finish' listener on a ServerResponse; it holds the connection's whole state. */
+export const nodeResponseFinish = 'bound resOnFinish';
+
 /** Node's socket state the HTTP server adds (`socket.parser`, `_paused`, the server link). */
 export interface ServerSocket extends Socket {
   parser?: NodeParser | null;
