@@ -11,10 +11,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGateway, parseRule, type Gateway, type RuleBlock } from '../../src/gateway/index.js';
-import { corpus, expand, type CorpusEntry as Entry } from './corpus/load.js';
-import { presetRules } from '../../src/gateway/config/index.js';
-import { hashToken } from '../../src/gateway/identity/index.js';
+import { createGateway, type Gateway } from '../../src/gateway/index.js';
+import { corpus, expand, policyOf, type CorpusEntry as Entry } from './corpus/load.js';
 
 const HEAD_TIMEOUT = 1000;
 
@@ -48,25 +46,12 @@ before(async () => {
   });
   await new Promise<void>((r) => upstream.listen(path, r));
   for (const [name, p] of Object.entries(corpus.policies)) {
-    const rules = [
-      ...(p.preset ?? []).flatMap((n) => presetRules(n)),
-      ...(p.allow ?? []).map((t) => parseRule(t, 'allow', 'corpus')),
-      ...(p.deny ?? []).map((t) => parseRule(t, 'deny', 'corpus')),
-    ];
-    const blocks: RuleBlock[] = (p.blocks ?? []).map((b) => ({
-      when: b.when,
-      rules: [
-        ...(b.allow ?? []).map((t) => parseRule(t, 'allow', 'corpus')),
-        ...(b.deny ?? []).map((t) => parseRule(t, 'deny', 'corpus')),
-      ],
-    }));
+    const { spec, tokens } = policyOf(p);
     const gw = createGateway({
       listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
       upstream: `unix://${path}`,
-      policy: { rules, blocks },
-      auth: {
-        tokens: Object.entries(p.tokens ?? {}).map(([n, v]) => ({ name: n, sha256: hashToken(v) })),
-      },
+      policy: spec,
+      auth: { tokens },
       timeouts: { head: HEAD_TIMEOUT },
     });
     const [a] = await gw.listen();

@@ -2,11 +2,9 @@
 // checkFraming, the authenticator and the policy. Part B runs every entry over real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compilePolicy, checkFraming, parseRule } from '../../src/gateway/policy/index.js';
-import { createAuthenticator, hashToken, isDenied } from '../../src/gateway/identity/index.js';
-import { presetRules } from '../../src/gateway/config/index.js';
-import type { PolicySpec, RuleBlock, TokenEntry } from '../../src/gateway/types.js';
-import { corpus, expand, type CorpusPolicy } from './corpus/load.js';
+import { compilePolicy, checkFraming } from '../../src/gateway/policy/index.js';
+import { createAuthenticator, isDenied } from '../../src/gateway/identity/index.js';
+import { corpus, expand, policyOf, type CorpusPolicy } from './corpus/load.js';
 
 function parseHead(raw: string) {
   const end = raw.indexOf('\r\n\r\n');
@@ -32,23 +30,7 @@ function parseHead(raw: string) {
 }
 
 function build(p: CorpusPolicy) {
-  const rules = [
-    ...(p.preset ?? []).flatMap((n) => presetRules(n)),
-    ...(p.allow ?? []).map((t) => parseRule(t, 'allow', 'corpus')),
-    ...(p.deny ?? []).map((t) => parseRule(t, 'deny', 'corpus')),
-  ];
-  const blocks: RuleBlock[] = (p.blocks ?? []).map((b) => ({
-    when: b.when,
-    rules: [
-      ...(b.allow ?? []).map((t) => parseRule(t, 'allow', 'corpus')),
-      ...(b.deny ?? []).map((t) => parseRule(t, 'deny', 'corpus')),
-    ],
-  }));
-  const spec: PolicySpec = { rules, blocks };
-  const tokens: TokenEntry[] = Object.entries(p.tokens ?? {}).map(([name, v]) => ({
-    name,
-    sha256: hashToken(v),
-  }));
+  const { spec, tokens } = policyOf(p);
   const auth = createAuthenticator({
     tokens,
     allowCidr: [],

@@ -3,7 +3,10 @@
  * `{{repeat:TEXT:N}}` expansion of raw requests. Shared by corpus-unit and corpus-e2e.
  */
 import { readFileSync } from 'node:fs';
-import type { RuleBlock } from '../../../src/gateway/types.js';
+import { presetRules } from '../../../src/gateway/config/index.js';
+import { hashToken } from '../../../src/gateway/identity/index.js';
+import { parseRule } from '../../../src/gateway/policy/index.js';
+import type { PolicySpec, RuleBlock, TokenEntry } from '../../../src/gateway/types.js';
 
 /** One policy the corpus entries run under. */
 export interface CorpusPolicy {
@@ -39,4 +42,18 @@ export const corpus = JSON.parse(readFileSync(new URL('./requests.json', import.
 /** Expands `{{repeat:TEXT:N}}` in a raw request. */
 export function expand(raw: string): string {
   return raw.replace(/\{\{repeat:([\s\S]*?):(\d+)\}\}/g, (_, t: string, n: string) => t.repeat(Number(n)));
+}
+
+/** A corpus policy as the gateway takes it: rules, identity blocks and hashed tokens. */
+export function policyOf(p: CorpusPolicy): { spec: PolicySpec; tokens: TokenEntry[] } {
+  const rules = (allow: string[] = [], deny: string[] = []) => [
+    ...allow.map((t) => parseRule(t, 'allow', 'corpus')),
+    ...deny.map((t) => parseRule(t, 'deny', 'corpus')),
+  ];
+  const spec: PolicySpec = {
+    rules: [...(p.preset ?? []).flatMap((n) => presetRules(n)), ...rules(p.allow, p.deny)],
+    blocks: (p.blocks ?? []).map((b) => ({ when: b.when, rules: rules(b.allow, b.deny) })),
+  };
+  const tokens = Object.entries(p.tokens ?? {}).map(([name, v]) => ({ name, sha256: hashToken(v) }));
+  return { spec, tokens };
 }
