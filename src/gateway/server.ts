@@ -46,6 +46,8 @@ import { upgradeType } from './forward/hop-by-hop.js';
 import { replyError } from './forward/reply.js';
 import { forwardRequest } from './forward/request.js';
 import { forwardTakeover } from './forward/takeover.js';
+import type { Switched } from './forward/takeover.js';
+import { splice } from '../stream/splice.js';
 import type { SpliceResult } from '../stream/splice.js';
 import { createUpstreamPool, DEFAULT_UPSTREAM, parseUpstream } from './forward/upstream.js';
 import type { UpstreamTarget, UpstreamTlsOptions } from './forward/upstream.js';
@@ -109,8 +111,12 @@ interface TrackerLike {
 interface LiveTakeover {
   event: GatewayTakeoverEvent;
   sockets: net.Socket[];
-  abort: AbortController;
   shutdown: boolean;
+}
+
+/** Ends a takeover now: both ends destroyed (its splice then ends, reported as `shutdown`). */
+function cut(tk: LiveTakeover): void {
+  for (const s of tk.sockets) s.destroy();
 }
 
 /** The gateway: an EventEmitter of {@link GatewayEvents}. */
@@ -381,100 +387,87 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       return done();
     }
 
-    // A takeover (or a tunnel).
-    const tk: LiveTakeover = {
-      event: {
-        requestId: ev.id,
-        connId: ev.connId,
-        kind: isConnect ? 'connect' : upgrade ? 'upgrade' : 'raw-stream',
-        protocol: isConnect ? decision.target : (upgrade ?? 'raw-stream'),
-        method: ev.method,
-        path: decision.path,
-        identity,
-      },
-      sockets: [],
-      abort: new AbortController(),
-      shutdown: false,
-    };
-    let spliceStart = 0;
-    const onSplice = (a: net.Socket, b: net.Socket, status: number) => {
-      ev.status = status;
-      tk.sockets = [a, b];
-      live.add(tk);
-      spliceStart = performance.now();
-      // The answer head went out: the request part is over.
-      ev.durations.head ??= spliceStart - started;
-      ev.takeover = tk.event.kind === 'upgrade' ? tk.event.protocol : tk.event.kind;
-      done();
-      emitter.emit('takeoverStart', { ...tk.event });
-      if (closing) windDown(tk);
-    };
-    let result: {
+    // A takeover (or a tunnel): carried up to the switch here, then spliced by carry(),
+    // so nothing of the request (req, res, this frame) stays alive with the stream.
+    const out: {
       status: number;
-      splice?: SpliceResult;
+      switched?: Switched;
       error?: Error;
       bytesUp?: number;
       bytesDown?: number;
       headMs?: number;
-      kind?: string;
-    };
-    if (isConnect) {
-      result = await forwardConnect(req, res, {
-        connectTimeout: timeouts.connect,
-        streamTimeout: timeouts.stream,
-        signal: tk.abort.signal,
-        onSplice,
-      });
-    } else {
-      result = await forwardTakeover({
-        req,
-        res,
-        target: decision.target,
-        upgrade,
-        upstream: up.target,
-        ...(up.tls ? { upstreamTls: up.tls } : {}),
-        connectTimeout: timeouts.connect,
-        headTimeout: timeouts.head,
-        streamTimeout: timeouts.stream,
-        maxHeaderSize,
-        ...(forwardedFor ? { forwardedFor } : {}),
-        signal: tk.abort.signal,
-        onSplice,
-      });
-    }
-    live.delete(tk);
-    if (!result.splice) {
-      ev.status = result.status;
-      ev.bytes = { in: result.bytesUp ?? 0, out: result.bytesDown ?? 0 };
-      if (result.headMs !== undefined) ev.durations.head = result.headMs;
-      if (result.error) ev.error = errorInfo(result.error);
+    } = isConnect
+      ? await forwardConnect(req, res, { connectTimeout: timeouts.connect })
+      : await forwardTakeover({
+          req,
+          res,
+          target: decision.target,
+          upgrade,
+          upstream: up.target,
+          ...(up.tls ? { upstreamTls: up.tls } : {}),
+          connectTimeout: timeouts.connect,
+          headTimeout: timeouts.head,
+          streamTimeout: timeouts.stream,
+          maxHeaderSize,
+          ...(forwardedFor ? { forwardedFor } : {}),
+        });
+    const bytesUp = out.bytesUp ?? 0;
+    ev.status = out.status;
+    if (out.headMs !== undefined) ev.durations.head = out.headMs;
+    if (!out.switched) {
+      ev.bytes = { in: bytesUp, out: out.bytesDown ?? 0 };
+      if (out.error) ev.error = errorInfo(out.error);
       return done();
     }
-    // The request event went out at splice start; report the status it had.
-    ev.status = result.status;
-    const s = result.splice;
-    const end = endOf(s, tk);
-    const out: GatewayTakeoverEvent = {
-      ...tk.event,
-      bytes: { up: s.aToB + (result.bytesUp ?? 0), down: s.bToA },
-      duration: performance.now() - spliceStart,
-      end,
+    const event: GatewayTakeoverEvent = {
+      requestId: ev.id,
+      connId: ev.connId,
+      kind: isConnect ? 'connect' : upgrade ? 'upgrade' : 'raw-stream',
+      protocol: isConnect ? decision.target : (upgrade ?? 'raw-stream'),
+      method: ev.method,
+      path: decision.path,
+      identity,
     };
-    if (s.error && end !== 'shutdown') out.error = errorInfo(s.error);
-    emitter.emit('takeover', out);
+    // The answer head went out: the request part is over.
+    ev.durations.head ??= performance.now() - started;
+    ev.takeover = event.kind === 'upgrade' ? event.protocol : event.kind;
+    done();
+    carry(event, out.switched, bytesUp);
   }
+
+  /** Splices a switched connection and reports its end; holds only what the report needs. */
+  const carry = (event: GatewayTakeoverEvent, sw: Switched, bytesUp: number): void => {
+    const tk: LiveTakeover = { event, sockets: [sw.client, sw.upstream], shutdown: false };
+    facts.delete(sw.client);
+    live.add(tk);
+    const start = performance.now();
+    emitter.emit('takeoverStart', { ...event });
+    splice(sw.client, sw.upstream, {
+      idleTimeout: timeouts.stream,
+      headAToB: sw.headAToB,
+      headBToA: sw.headBToA,
+    }).then((s) => {
+      live.delete(tk);
+      const end = endOf(s, tk);
+      const report: GatewayTakeoverEvent = {
+        ...tk.event,
+        bytes: { up: s.aToB + bytesUp, down: s.bToA },
+        duration: performance.now() - start,
+        end,
+      };
+      if (s.error && end !== 'shutdown') report.error = errorInfo(s.error);
+      emitter.emit('takeover', report);
+    });
+    if (closing) windDown(tk);
+  };
 
   /** Shutdown of one takeover: half-close both ways now, cut after the grace period. */
   const windDown = (tk: LiveTakeover, grace = shutdownGrace) => {
     if (tk.shutdown) return;
     tk.shutdown = true;
     for (const s of tk.sockets) if (!s.destroyed && !s.writableEnded) s.end();
-    const timer = setTimeout(
-      () => tk.abort.abort(new HijackError('ERR_ABORTED', 'gateway shutdown')),
-      grace,
-    );
+    const timer = setTimeout(cut, grace, tk);
     timer.unref();
-    tk.abort.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -639,7 +632,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
         // Taken-over streams: wait until they ended (bounded by the grace period).
         const deadline = Date.now() + grace + 1000;
         while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-        for (const tk of live) tk.abort.abort();
+        for (const tk of live) cut(tk);
         await pool.close().catch(() => pool.destroy());
         emitter.emit('close');
       })();

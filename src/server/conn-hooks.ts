@@ -8,15 +8,19 @@ import type { Socket } from 'node:net';
 
 const kOnHijack = Symbol('hijack.onHijack');
 
-/** Registers what to run when `socket` is taken over. */
-export function onHijacked(socket: Socket, fn: () => void): void {
-  (socket as unknown as Record<symbol, () => void>)[kOnHijack] = fn;
+/** What runs when a socket is taken over; given that socket. */
+export type HijackHook = (socket: Socket) => void;
+
+/** Registers what to run when `socket` is taken over (one shared function serves every socket). */
+export function onHijacked(socket: Socket, fn: HijackHook): void {
+  (socket as unknown as Record<symbol, HijackHook>)[kOnHijack] = fn;
 }
 
 /** Runs the hook of `socket` (and of the raw socket under a TLS socket), if any. */
 export function noteHijacked(socket: Socket): void {
-  const s = socket as unknown as Record<symbol, (() => void) | undefined> & { _parent?: Socket };
-  s[kOnHijack]?.();
-  const parent = s._parent as unknown as Record<symbol, (() => void) | undefined> | undefined;
-  if (parent && parent !== (s as unknown)) parent[kOnHijack]?.();
+  const s = socket as unknown as Record<symbol, HijackHook | undefined> & { _parent?: Socket };
+  s[kOnHijack]?.(socket);
+  const parent = s._parent;
+  if (parent && parent !== socket)
+    (parent as unknown as Record<symbol, HijackHook | undefined>)[kOnHijack]?.(parent);
 }

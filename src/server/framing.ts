@@ -74,12 +74,24 @@ function parseLength(v: string | string[]): number {
 
 /** The scanner of `req`'s body, for the gate: Node's parser already accepted the head. */
 export function framingOf(req: IncomingMessage): BodyScanner {
+  // From rawHeaders, the way Node folds them (Transfer-Encoding joined, the first
+  // Content-Length): reading req.headers would build the whole headers object per request.
+  const raw = req.rawHeaders;
+  let te: string | undefined;
+  let cl: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
+      te = te === undefined ? raw[i + 1]! : `${te}, ${raw[i + 1]!}`;
+    } else if (name.length === 14 && cl === undefined && name.toLowerCase() === 'content-length') {
+      cl = raw[i + 1]!;
+    }
+  }
   let framing: Framing;
   try {
-    framing = requestFraming(req.headers);
+    framing = requestFraming({ 'transfer-encoding': te, 'content-length': cl });
   } catch {
-    framing =
-      req.headers['transfer-encoding'] !== undefined ? { kind: 'chunked' } : { kind: 'none' };
+    framing = te !== undefined ? { kind: 'chunked' } : { kind: 'none' };
   }
   return new BodyScanner(framing);
 }

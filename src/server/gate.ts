@@ -311,11 +311,13 @@ export class Gate {
     m.take = null;
     take(head);
     // Nothing of the gate outlives the takeover: a spliced stream keeps only its sockets.
-    const links = [this.socket, m.req, m.res] as unknown as Record<symbol, unknown>[];
-    // Assigned, not deleted: a delete would turn these hot objects into dictionaries.
-    for (const obj of links) {
-      if (obj) obj[kGate] = obj[kMessage] = undefined;
+    // Assigned, not deleted (a delete would turn these hot objects into dictionaries), and
+    // only the links that exist (adding a property is a shape change too).
+    (this.socket as unknown as Record<symbol, unknown>)[kGate] = undefined;
+    (m.req as unknown as Record<symbol, unknown>)[kMessage] = undefined;
+    if (m.res) {
+      (m.res as unknown as Record<symbol, unknown>)[kMessage] = undefined;
+      m.res.removeListener('finish', onResponseFinish);
     }
-    m.res?.removeListener('finish', onResponseFinish);
   }
 }

@@ -70,8 +70,17 @@ export class Conn<C = unknown> {
   /** @internal */
   finished = 0;
 
+  /** @internal the tracker that follows it */
+  readonly _tracker: ConnectionTracker<C>;
+
   /** @internal */
-  constructor(socket: Socket, transport: Transport, localPath: string | undefined) {
+  constructor(
+    tracker: ConnectionTracker<C>,
+    socket: Socket,
+    transport: Transport,
+    localPath: string | undefined,
+  ) {
+    this._tracker = tracker;
     this.socket = socket;
     this.transport = transport;
     this.localAddress = localPath ?? socket.localAddress;
@@ -109,6 +118,27 @@ let channelsOn = false;
 
 function connOf(socket: unknown): Conn<any> | undefined {
   return socket ? (socket as Record<symbol, Conn<any> | undefined>)[kConn] : undefined;
+}
+
+// Per-connection hooks are these shared functions, not closures: a connection costs its
+// Conn and nothing more (the state is reached from the socket or the parser).
+
+/** A socket was taken over (conn-hooks). */
+function connHijacked(socket: Socket): void {
+  const conn = connOf(socket);
+  conn?._tracker._set(conn, 'hijacked');
+}
+
+/** 'close' of an accepted socket. */
+function connClosed(this: Socket): void {
+  const conn = connOf(this);
+  conn?._tracker._gone(conn);
+}
+
+/** The parser's message-begin (called with the parser as `this`). */
+function connMessageBegin(this: { socket?: unknown }): void {
+  const conn = connOf(this.socket);
+  conn?._tracker._begin(conn);
 }
 
 function subscribeChannels(): void {
@@ -210,6 +240,7 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     const addr = this.server.address();
     const unix = typeof addr === 'string';
     const conn = new Conn<C>(
+      this,
       socket,
       tls ?? (unix ? 'unix' : 'tcp'),
       unix ? (addr as string) : undefined,
@@ -219,9 +250,9 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     this.conns.add(conn);
     this.counts.new++;
     this.options.onState?.(conn, 'new', null);
-    onHijacked(socket, () => this.set(conn, 'hijacked'));
-    socket.once('close', () => this.gone(conn));
-    if (!tls) this.watch(conn, socket as ServerSocket);
+    onHijacked(socket, connHijacked);
+    socket.on('close', connClosed);
+    if (!tls) this.watch(socket as ServerSocket);
   }
 
   private secured(socket: Socket): void {
@@ -230,21 +261,23 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     if (!conn) return;
     conn.socket = socket;
     (socket as unknown as Record<symbol, Conn<C>>)[kConn] = conn;
-    onHijacked(socket, () => this.set(conn, 'hijacked'));
-    this.watch(conn, socket as ServerSocket);
+    onHijacked(socket, connHijacked);
+    this.watch(socket as ServerSocket);
   }
 
   /** Hooks the parser's message-begin: the first byte of a request makes the connection active. */
-  private watch(conn: Conn<C>, socket: ServerSocket): void {
+  private watch(socket: ServerSocket): void {
     const parser = socket.parser;
-    if (!parser) return;
-    parser[kOnMessageBegin] = () => {
-      conn.begun++;
-      conn.requests++;
-      // Go's Shutdown turns keep-alive off: the response to a request begun now says close.
-      if (this.shuttingDown) this.closeAfterResponse(conn);
-      if (conn.state === 'new' || conn.state === 'idle') this.set(conn, 'active');
-    };
+    if (parser) parser[kOnMessageBegin] = connMessageBegin;
+  }
+
+  /** @internal a request's first byte was parsed on `conn` */
+  _begin(conn: Conn<C>): void {
+    conn.begun++;
+    conn.requests++;
+    // Go's Shutdown turns keep-alive off: the response to a request begun now says close.
+    if (this.shuttingDown) this.closeAfterResponse(conn);
+    if (conn.state === 'new' || conn.state === 'idle') this._set(conn, 'active');
   }
 
   /** Marks the response in progress on `conn` (if its head is not out yet) Connection: close. */
@@ -259,11 +292,12 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
   _finished(conn: Conn<C>): void {
     conn.finished++;
     if (conn.state !== 'active' || conn.finished < conn.begun) return;
-    this.set(conn, 'idle');
+    this._set(conn, 'idle');
     if (this.shuttingDown) conn.socket.destroy();
   }
 
-  private set(conn: Conn<C>, state: ConnState): void {
+  /** @internal */
+  _set(conn: Conn<C>, state: ConnState): void {
     const prev = conn.state;
     if (prev === state || prev === 'hijacked' || prev === 'closed') return;
     this.counts[prev]--;
@@ -274,9 +308,10 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     if (state === 'hijacked') this.wake?.();
   }
 
-  private gone(conn: Conn<C>): void {
+  /** @internal the connection's socket closed */
+  _gone(conn: Conn<C>): void {
     if (!this.conns.has(conn)) return;
-    if (conn.state !== 'hijacked') this.set(conn, 'closed');
+    if (conn.state !== 'hijacked') this._set(conn, 'closed');
     this.counts[conn.state]--;
     this.conns.delete(conn);
     this.wake?.();

@@ -1,6 +1,11 @@
 /**
  * `splice(a, b)`: joins two duplex streams (usually two sockets) both ways.
  *
+ * Memory matters here: a gateway holds thousands of idle spliced pairs. A splice is one
+ * small object hung on both streams under a symbol; the listeners are module-level
+ * functions shared by every splice (the way ws hangs its state on the socket), so an idle
+ * pair costs its two streams and little more.
+ *
  * @module
  */
 import type { Duplex } from 'node:stream';
@@ -46,7 +51,130 @@ export interface SpliceResult {
   error?: Error;
 }
 
-type Listener = (...args: any[]) => void;
+const kSplice = Symbol('hijack.splice');
+
+type Spliced = Duplex & { [kSplice]?: Splice | undefined };
+
+/** One running splice; reached from either stream through `kSplice`. */
+class Splice {
+  aToB = 0;
+  bToA = 0;
+  lastActivity = 0;
+  timer: NodeJS.Timeout | undefined = undefined;
+  done = false;
+  /** Per direction: the source ended (EOF read), and the destination's end() was flushed. */
+  abEnded = false;
+  baEnded = false;
+  abFinished = false;
+  baFinished = false;
+  onAbort: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly a: Spliced,
+    readonly b: Spliced,
+    readonly idleTimeout: number,
+    readonly signal: AbortSignal | undefined,
+    readonly resolve: (r: SpliceResult) => void,
+  ) {}
+
+  finish(end: SpliceEnd, error?: Error): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const s of [this.a, this.b]) {
+      for (const [ev, fn] of listeners) s.removeListener(ev, fn);
+      s[kSplice] = undefined;
+    }
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    // Our error listeners are gone: a late error must not crash the process.
+    this.a.destroy();
+    this.b.destroy();
+    const result: SpliceResult = { aToB: this.aToB, bToA: this.bToA, end };
+    if (error) result.error = error;
+    this.resolve(result);
+  }
+
+  /** The idle check: armed once, re-armed for the time left after the last byte. */
+  tick(): void {
+    const idle = Date.now() - this.lastActivity;
+    if (idle >= this.idleTimeout) {
+      this.finish(
+        'timeout',
+        new HijackError(
+          'ERR_IDLE_TIMEOUT',
+          `no byte moved either way for ${this.idleTimeout} ms; the connection was closed`,
+          { idleTimeout: this.idleTimeout },
+        ),
+      );
+    } else {
+      this.timer = setTimeout(tickSplice, this.idleTimeout - idle, this);
+      this.timer.unref?.();
+    }
+  }
+}
+
+function tickSplice(sp: Splice): void {
+  sp.tick();
+}
+
+function onData(this: Spliced, chunk: Buffer): void {
+  const sp = this[kSplice]!;
+  const isA = this === sp.a;
+  if (isA) sp.aToB += chunk.length;
+  else sp.bToA += chunk.length;
+  if (sp.idleTimeout > 0) sp.lastActivity = Date.now();
+  if (!(isA ? sp.b : sp.a).write(chunk)) this.pause();
+}
+
+/** The destination drained: its source may flow again. */
+function onDrain(this: Spliced): void {
+  const sp = this[kSplice]!;
+  if (!sp.done) (this === sp.a ? sp.b : sp.a).resume();
+}
+
+function onEnd(this: Spliced): void {
+  const sp = this[kSplice]!;
+  if (this === sp.a) {
+    sp.abEnded = true;
+    sp.b.end();
+  } else {
+    sp.baEnded = true;
+    sp.a.end();
+  }
+}
+
+/** 'finish' follows our end(): the half-close reached this (destination) stream. */
+function onFinish(this: Spliced): void {
+  const sp = this[kSplice]!;
+  if (this === sp.b ? sp.abEnded : sp.baEnded) {
+    if (this === sp.b) sp.abFinished = true;
+    else sp.baFinished = true;
+    if (sp.abFinished && sp.baFinished) sp.finish('eof');
+  }
+}
+
+/**
+ * A close is expected once a side's read half saw EOF and its write half was ended by
+ * us; any other close is premature (destroyed, reset without an error event).
+ */
+function onClose(this: Spliced): void {
+  const sp = this[kSplice]!;
+  const expected = this === sp.a ? sp.abEnded && sp.baFinished : sp.baEnded && sp.abFinished;
+  if (!expected) sp.finish('closed');
+}
+
+function onError(this: Spliced, err: Error): void {
+  this[kSplice]!.finish('error', err);
+}
+
+const listeners: [string, (this: Spliced, ...args: any[]) => void][] = [
+  ['data', onData],
+  ['drain', onDrain],
+  ['end', onEnd],
+  ['finish', onFinish],
+  ['close', onClose],
+  ['error', onError],
+];
 
 /**
  * Copies `a` to `b` and `b` to `a` until both directions are done; resolves (never
@@ -61,145 +189,68 @@ type Listener = (...args: any[]) => void;
  * - Ending: after a clean end both streams are destroyed (their fds released); on an
  *   error, an early close, the idle timeout or an abort both are destroyed at once.
  * - Nothing is left behind: every listener splice adds is removed when it resolves.
+ * - A stream takes part in one splice at a time; splicing one already spliced throws
+ *   `ERR_INVALID_ARGUMENT` (synchronously, a programming error).
  */
 export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promise<SpliceResult> {
   const { idleTimeout = 0, signal } = options;
+  const x = a as Spliced;
+  const y = b as Spliced;
+  if (x[kSplice] || y[kSplice] || x === y) {
+    throw new HijackError(
+      'ERR_INVALID_ARGUMENT',
+      'splice(a, b): a stream is already spliced, or a and b are the same stream; wait for that splice to end',
+    );
+  }
   return new Promise<SpliceResult>((resolve) => {
-    const added: [Duplex | AbortSignal, string, Listener][] = [];
-    const on = (em: Duplex, ev: string, fn: Listener) => {
-      em.on(ev, fn);
-      added.push([em, ev, fn]);
-    };
-    let aToB = 0;
-    let bToA = 0;
-    let lastActivity = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    let done = false;
-    // Per direction: source ended (EOF read) and destination's end() flushed.
-    let abEnded = false;
-    let baEnded = false;
-    let abFinished = false;
-    let baFinished = false;
-
-    const finish = (end: SpliceEnd, error?: Error) => {
-      if (done) return;
-      done = true;
-      if (timer) clearTimeout(timer);
-      for (const [em, ev, fn] of added) {
-        if ('removeListener' in em) em.removeListener(ev, fn);
-        else em.removeEventListener(ev, fn);
-      }
-      // Our error listeners are gone: a late error must not crash the process.
-      a.destroy();
-      b.destroy();
-      const result: SpliceResult = { aToB, bToA, end };
-      if (error) result.error = error;
-      resolve(result);
-    };
-    const checkDone = () => {
-      if (abFinished && baFinished) finish('eof');
-    };
-
+    const sp = new Splice(x, y, idleTimeout, signal, resolve);
     if (signal?.aborted) {
-      finish('aborted', new HijackError('ERR_ABORTED', 'splice aborted', { cause: signal.reason }));
+      sp.finish(
+        'aborted',
+        new HijackError('ERR_ABORTED', 'splice aborted', { cause: signal.reason }),
+      );
       return;
     }
-    for (const s of [a, b]) {
+    for (const s of [x, y]) {
       if ('allowHalfOpen' in s) (s as { allowHalfOpen: boolean }).allowHalfOpen = true;
+      s[kSplice] = sp;
+      for (const [ev, fn] of listeners) s.on(ev, fn);
     }
-
-    const pump = (src: Duplex, dst: Duplex, isAB: boolean) => {
-      on(src, 'data', (chunk: Buffer) => {
-        if (isAB) aToB += chunk.length;
-        else bToA += chunk.length;
-        lastActivity = Date.now();
-        if (!dst.write(chunk)) src.pause();
-      });
-      on(dst, 'drain', () => {
-        if (!done) src.resume();
-      });
-      on(src, 'end', () => {
-        if (isAB) abEnded = true;
-        else baEnded = true;
-        dst.end();
-      });
-      on(dst, 'finish', () => {
-        // 'finish' follows our end(): the half-close reached the destination.
-        if (isAB ? abEnded : baEnded) {
-          if (isAB) abFinished = true;
-          else baFinished = true;
-          checkDone();
-        }
-      });
-    };
-
-    const onError = (err: Error) => finish('error', err);
-    // A close is expected once a side's read half saw EOF and its write half was ended by
-    // us; any other close is premature (destroyed, reset without an error event).
-    on(a, 'close', () => {
-      if (!(abEnded && baFinished)) finish('closed');
-    });
-    on(b, 'close', () => {
-      if (!(baEnded && abFinished)) finish('closed');
-    });
-    on(a, 'error', onError);
-    on(b, 'error', onError);
-
     if (signal) {
-      const onAbort = () =>
-        finish(
+      sp.onAbort = () =>
+        sp.finish(
           'aborted',
           new HijackError('ERR_ABORTED', 'splice aborted', { cause: signal.reason }),
         );
-      signal.addEventListener('abort', onAbort, { once: true });
-      added.push([signal, 'abort', onAbort]);
+      signal.addEventListener('abort', sp.onAbort, { once: true });
     }
-
     if (idleTimeout > 0) {
-      const tick = () => {
-        const idle = Date.now() - lastActivity;
-        if (idle >= idleTimeout) {
-          finish(
-            'timeout',
-            new HijackError(
-              'ERR_IDLE_TIMEOUT',
-              `no byte moved either way for ${idleTimeout} ms; the connection was closed`,
-              { idleTimeout },
-            ),
-          );
-        } else {
-          timer = setTimeout(tick, idleTimeout - idle);
-          timer.unref?.();
-        }
-      };
-      timer = setTimeout(tick, idleTimeout);
-      timer.unref?.();
+      sp.lastActivity = Date.now();
+      sp.timer = setTimeout(tickSplice, idleTimeout, sp);
+      sp.timer.unref?.();
     }
-
     if (options.headAToB && options.headAToB.length > 0) {
-      aToB += options.headAToB.length;
-      b.write(options.headAToB);
+      sp.aToB += options.headAToB.length;
+      y.write(options.headAToB);
     }
     if (options.headBToA && options.headBToA.length > 0) {
-      bToA += options.headBToA.length;
-      a.write(options.headBToA);
+      sp.bToA += options.headBToA.length;
+      x.write(options.headBToA);
     }
-    pump(a, b, true);
-    pump(b, a, false);
     // A side that already ended or died before the splice started.
-    if (a.destroyed || b.destroyed) {
-      finish('closed');
+    if (x.destroyed || y.destroyed) {
+      sp.finish('closed');
       return;
     }
-    if (a.readableEnded) {
-      abEnded = true;
-      b.end();
+    if (x.readableEnded) {
+      sp.abEnded = true;
+      y.end();
     }
-    if (b.readableEnded) {
-      baEnded = true;
-      a.end();
+    if (y.readableEnded) {
+      sp.baEnded = true;
+      x.end();
     }
-    a.resume();
-    b.resume();
+    x.resume();
+    y.resume();
   });
 }

@@ -199,3 +199,32 @@ test('no fd or listener left behind after many splices', T, async () => {
   await sleep(50);
   assert.ok(fds() <= start + 2, `fds grew from ${start} to ${fds()}`);
 });
+
+test('a stream already spliced (or a stream with itself) is refused synchronously', T, async () => {
+  const { L, a, b, R } = await quad();
+  const [c, d] = await pair();
+  const running = splice(a, b);
+  for (const [x, y] of [
+    [a, c],
+    [c, b],
+    [c, c],
+  ] as const) {
+    assert.throws(
+      () => splice(x, y),
+      (err: unknown) => isHijackError(err) && err.code === 'ERR_INVALID_ARGUMENT',
+    );
+  }
+  // The refused calls left the running splice and the spare pair untouched.
+  assert.equal(c.listenerCount('data'), 0);
+  assert.equal(d.listenerCount('data'), 0);
+  const got = new Promise<Buffer>((r) => R.once('data', r));
+  L.write('x');
+  assert.equal((await got).toString(), 'x');
+  L.destroy();
+  R.destroy();
+  await running;
+  // Once it ended, its streams are free again; the spare pair can be spliced.
+  const again = splice(c, d);
+  c.destroy();
+  assert.equal((await again).end, 'closed');
+});

@@ -1,7 +1,7 @@
 /**
  * CONNECT tunnels (forward-proxy mode): dial the allowed `host:port`, take the client
- * connection over, answer `200 Connection Established`, and splice; bytes the client
- * sent right behind its CONNECT head go to the target first.
+ * connection over, answer `200 Connection Established`, and hand both ends back for the
+ * caller to splice; bytes the client sent right behind its CONNECT head go first.
  *
  * @module
  */
@@ -9,14 +9,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import { HijackError } from '../../errors.js';
 import { hijack } from '../../server/index.js';
-import { splice } from '../../stream/splice.js';
-import type { SpliceResult } from '../../stream/splice.js';
+import type { Switched } from './takeover.js';
 import { replyError } from './reply.js';
 
 /** What a tunnel came to. */
 export interface TunnelOutcome {
   status: number;
-  splice?: SpliceResult;
+  /** Set once the tunnel is open: the two ends, for the caller to splice. */
+  switched?: Switched;
   error?: Error;
 }
 
@@ -32,12 +32,9 @@ export function parseAuthority(authority: string): { host: string; port: number 
 /** Settings of {@link forwardConnect}. */
 export interface TunnelSettings {
   connectTimeout: number;
-  streamTimeout: number;
-  signal: AbortSignal;
-  onSplice?: (client: net.Socket, target: net.Socket, status: number) => void;
 }
 
-/** Opens the tunnel for an allowed CONNECT request. Resolves when it is over; never rejects. */
+/** Opens the tunnel for an allowed CONNECT request; resolves with both ends to splice, or the failure. Never rejects. */
 export async function forwardConnect(
   req: IncomingMessage,
   res: ServerResponse,
@@ -104,11 +101,8 @@ export async function forwardConnect(
   }
   target.setNoDelay(true);
   client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-  s.onSplice?.(client, target, 200);
-  const result = await splice(client, target, {
-    idleTimeout: s.streamTimeout,
-    signal: s.signal,
-    headAToB: head,
-  });
-  return { status: 200, splice: result };
+  return {
+    status: 200,
+    switched: { client, upstream: target, headAToB: head, headBToA: Buffer.alloc(0) },
+  };
 }

@@ -11,8 +11,8 @@
  *    really switched protocols;
  * 3. read the upstream's head (`readResponseHead`, every byte behind it kept):
  *    - 101 whose Upgrade token equals the requested one, or 200 with a Docker raw-stream
- *      media type: write the head to the client, then `splice` with the held client
- *      bytes going up first and the upstream's early bytes going down first;
+ *      media type: write the head to the client and hand both ends back, with the held
+ *      client bytes to go up first and the upstream's early bytes to go down first;
  *    - 101 with another token: 502; anything else: forwarded as an ordinary answer
  *      (body framed by Content-Length / chunked / close) and both connections closed.
  *
@@ -24,8 +24,6 @@ import { HijackError } from '../../errors.js';
 import { hijack } from '../../server/index.js';
 import { readResponseHead } from '../../client/response-head.js';
 import type { ResponseHead } from '../../client/response-head.js';
-import { splice } from '../../stream/splice.js';
-import type { SpliceResult } from '../../stream/splice.js';
 import { BodyScanner, requestFraming, responseFraming } from '../../server/framing.js';
 import type { Framing } from '../../server/framing.js';
 import { appendForwardedFor, serializeHead, stripHopByHop } from './hop-by-hop.js';
@@ -35,6 +33,19 @@ import type { UpstreamTarget, UpstreamTlsOptions } from './upstream.js';
 
 /** Docker's media types for a raw stream taken over from a 200 answer. */
 const RAW_STREAM = /^application\/vnd\.docker\.(raw|multiplexed)-stream\s*(;|$)/i;
+
+/**
+ * Both ends of a switched connection, ready to be spliced: the caller splices them (so the
+ * request's objects are not kept alive by a pending await for the stream's lifetime).
+ */
+export interface Switched {
+  client: Socket;
+  upstream: Socket;
+  /** Client bytes held behind the request: they go upstream first. */
+  headAToB: Buffer;
+  /** Upstream bytes behind its answer head: they go to the client first. */
+  headBToA: Buffer;
+}
 
 /** What one takeover needs from the gateway. */
 export interface TakeoverRequest {
@@ -52,10 +63,6 @@ export interface TakeoverRequest {
   maxHeaderSize: number;
   /** Client address to append to X-Forwarded-For, if that is on. */
   forwardedFor?: string;
-  /** Aborts the splice (shutdown after its grace period). */
-  signal: AbortSignal;
-  /** Called once both sockets are known and spliced; for shutdown and the live view. */
-  onSplice?: (client: Socket, upstream: Socket, status: number) => void;
 }
 
 /** What a takeover attempt came to. */
@@ -64,8 +71,8 @@ export interface TakeoverOutcome {
   status: number;
   /** `upgrade:<token>`-style kind when spliced: the Upgrade token, or `raw-stream`; else undefined. */
   kind?: string;
-  /** Set when the connection was spliced. */
-  splice?: SpliceResult;
+  /** Set when the connection switched: the two ends, for the caller to splice. */
+  switched?: Switched;
   /** Milliseconds from request start until the upstream's head arrived. */
   headMs?: number;
   /** Request bytes sent upstream before the splice (head excluded). */
@@ -75,7 +82,10 @@ export interface TakeoverOutcome {
   error?: Error;
 }
 
-/** Carries one takeover request; resolves when everything about it is over. Never rejects. */
+/**
+ * Carries one takeover request up to the switch; resolves with both ends when the upstream
+ * switched (the caller splices them), else once the answer is over. Never rejects.
+ */
 export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutcome> {
   const { req, res } = t;
   const started = performance.now();
@@ -132,7 +142,8 @@ export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutco
   // The body, exactly; what follows it is held back until the upstream switched.
   const body = new BodyPump(client, upstream, new BodyScanner(framing, { strict: true }), head);
   let resp: ResponseHead;
-  let bytesDown = 0;
+  // Only heads go down before the switch; they are not counted.
+  const bytesDown = 0;
   const fail = (status: number, message: string, error: Error): TakeoverOutcome => {
     body.stop();
     upstream.destroy();
@@ -240,15 +251,14 @@ export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutco
       respHeaders,
     ),
   );
-  t.onSplice?.(client, upstream, status);
-  const result = await splice(client, upstream, {
-    idleTimeout: t.streamTimeout,
-    signal: t.signal,
-    headAToB: held,
-    headBToA: resp.rest,
-  });
-  bytesDown = 0;
-  return { status, kind, splice: result, headMs, bytesUp: body.bytes, bytesDown };
+  return {
+    status,
+    kind,
+    headMs,
+    bytesUp: body.bytes,
+    bytesDown,
+    switched: { client, upstream, headAToB: held, headBToA: resp.rest },
+  };
 }
 
 /**
