@@ -39,9 +39,7 @@ for (const kind of ['upgrade', 'raw-stream', 'connect'] as const) {
     // CONNECT goes to a plain echo target: the upstream's socket, dialled as host:port.
     const echo =
       kind === 'connect'
-        ? await (
-            await import('node:net')
-          ).createServer((s) => s.pipe(s)).listen(0, '127.0.0.1')
+        ? await (await import('node:net')).createServer((s) => s.pipe(s)).listen(0, '127.0.0.1')
         : undefined;
     if (echo) await new Promise((r) => echo.once('listening', r));
     const echoPort = echo ? (echo.address() as { port: number }).port : 0;
