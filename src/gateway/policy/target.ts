@@ -42,6 +42,8 @@ const HEX = /^[0-9A-Fa-f]{2}$/;
 const PATH_RAW = /^[A-Za-z0-9\-._~!$&'()*+,=:@/%]$/;
 // Characters a percent-escape in the path may decode to: safe, not structural.
 const PATH_DECODABLE = /^[A-Za-z0-9\-_~!$&'()*+,=:@]$/;
+// A path made only of PATH_RAW characters other than '%': nothing to decode.
+const PATH_PLAIN = /^[A-Za-z0-9\-._~!$&'()*+,=:@/]*$/;
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 const VERSION_LIKE = /^v[0-9.]+$/;
 const VERSION = /^v([0-9]+\.[0-9]+)$/;
@@ -82,9 +84,10 @@ export function normalizeTarget(
   const rawPath = q < 0 ? url : url.slice(0, q);
   const query = q < 0 ? '' : url.slice(q + 1);
 
-  // Decode the path, refusing every escape that could change its structure.
-  let path = '';
-  for (let i = 0; i < rawPath.length; i++) {
+  // Decode the path, refusing every escape that could change its structure. The usual
+  // path has no escape and nothing to refuse: one test, no decoding.
+  let path = PATH_PLAIN.test(rawPath) ? rawPath : '';
+  for (let i = path.length; i < rawPath.length; i++) {
     const ch = rawPath[i]!;
     if (!PATH_RAW.test(ch)) return refuse(400, `contains '${ch}' in its path`);
     if (ch !== '%') {
