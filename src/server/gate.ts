@@ -25,6 +25,9 @@ import {
 /** Past this many buffered bytes the gate stops reading the socket until it moves on. */
 const PENDING_LIMIT = 64 * 1024;
 
+/** Fed to llhttp to let it finish a message that has no body left. */
+const EMPTY = Buffer.alloc(0);
+
 /** One request on a gated connection, from its head to its response's end or takeover. */
 export class GatedMessage {
   res: ServerResponse | null = null;
@@ -207,7 +210,7 @@ export class Gate {
           if (!m.parsed) {
             if (!m.bodyWanted && !m.responded) break;
             if (m.framing.kind === 'none' || m.framing.done) {
-              this.feed(Buffer.alloc(0)); // lets llhttp finish the message (req 'end')
+              this.feed(EMPTY); // lets llhttp finish the message (req 'end')
               m.parsed = true;
               continue;
             }
