@@ -115,7 +115,7 @@ async function takeovers(ctx: BenchContext) {
   const goServer = buildGoPeer('hijack-echo-server');
   const seconds = ctx.quick ? 1.5 : 5;
   const concurrency = 16;
-  const rounds = ctx.quick ? 1 : 3;
+  const rounds = ctx.quick ? 1 : 4;
   const variants: Variant[] = [
     nodeServer('hijack'),
     nodeServer('upgrade'),
@@ -146,9 +146,10 @@ async function keepAlive(ctx: BenchContext) {
   const seconds = ctx.quick ? 2 : 5;
   const conns = 32;
   const threads = 1;
+  const rounds = ctx.quick ? 1 : 5;
   const res = await alternate(
     [nodeServer('untracked'), nodeServer('tracked')],
-    2,
+    rounds,
     async (addr, warmup) => {
       const d = warmup ? 1 : seconds;
       const out = await runCommand(
@@ -159,7 +160,7 @@ async function keepAlive(ctx: BenchContext) {
       return Number(m[1]);
     },
   );
-  return { res, seconds, conns, threads };
+  return { res, seconds, conns, threads, rounds };
 }
 
 export default async function bench(ctx: BenchContext): Promise<BenchSection> {
@@ -208,7 +209,7 @@ round(s), best run counts${pinnable ? '; servers pinned to CPU 0, clients to CPU
         ],
       ],
     ),
-    `Keep-alive \`GET /\` (3-byte body), \`wrk -t${k.threads} -c${k.conns} -d${k.seconds}s\`, each fresh server warmed up for 1 s unmeasured, servers alternated twice each, best run counts.`,
+    `Keep-alive \`GET /\` (3-byte body), \`wrk -t${k.threads} -c${k.conns} -d${k.seconds}s\`, each fresh server warmed up for 1 s unmeasured, servers alternated ${k.rounds} times each, best run counts.`,
     '',
     table(
       ['server', 'requests/s (best)', 'all runs', 'ratio'],

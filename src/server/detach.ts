@@ -30,27 +30,12 @@ export function nodeListenersOf(socket: ServerSocket): NodeListener[] {
     const l = events[event] as
       ((...args: any[]) => void) | ((...args: any[]) => void)[] | undefined;
     if (typeof l === 'function') {
-      if (isNodeListener(l, names)) found.push([event, l]);
+      if (names.includes(l.name)) found.push([event, l]);
     } else if (l) {
-      for (const fn of l) if (isNodeListener(fn, names)) found.push([event, fn]);
+      for (const fn of l) if (names.includes(fn.name)) found.push([event, fn]);
     }
   }
   return found;
-}
-
-// Node's unbound listeners (socketOnError, onSocketResume …) are the same functions on
-// every connection: known by identity after the first, a function's name getter is slow.
-const nodeFns = new WeakSet<object>();
-const otherFns = new WeakSet<object>();
-
-function isNodeListener(fn: (...args: any[]) => void, names: readonly string[]): boolean {
-  if (nodeFns.has(fn)) return true;
-  if (otherFns.has(fn)) return false;
-  const name = fn.name;
-  const yes = names.includes(name);
-  // Bound functions are made per connection: not worth remembering.
-  if (!name.startsWith('bound ')) (yes ? nodeFns : otherFns).add(fn);
-  return yes;
 }
 
 /**

@@ -38,6 +38,26 @@ export interface ShutdownOptions {
   newConnGrace?: number;
 }
 
+const NEW = 0;
+const ACTIVE = 1;
+const IDLE = 2;
+
+/** Index of a state in the tracker's counts: compares interned strings, no keyed lookup. */
+function stateIndex(state: ConnState): number {
+  switch (state) {
+    case 'new':
+      return NEW;
+    case 'active':
+      return ACTIVE;
+    case 'idle':
+      return IDLE;
+    case 'hijacked':
+      return 3;
+    default:
+      return 4;
+  }
+}
+
 let nextId = 1;
 const kConn = Symbol('hijack.conn');
 
@@ -181,13 +201,8 @@ export function trackConnections<C = unknown>(
 /** The connections of one server, by state; Go's Shutdown. */
 export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
   private readonly conns = new Set<Conn<C>>();
-  private readonly counts: Record<ConnState, number> = {
-    new: 0,
-    active: 0,
-    idle: 0,
-    hijacked: 0,
-    closed: 0,
-  };
+  /** Connections per state, indexed by {@link stateIndex} (a keyed object lookup per transition costs more). */
+  private readonly counts = [0, 0, 0, 0, 0];
   private readonly hooks: (() => void)[] = [];
   private shutdownPromise: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -221,7 +236,7 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
 
   /** How many live connections are in `state`, or in all states. */
   count(state?: ConnState): number {
-    return state ? this.counts[state] : this.conns.size;
+    return state ? this.counts[stateIndex(state)]! : this.conns.size;
   }
 
   /** Live connections, hijacked ones included. */
@@ -248,7 +263,7 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     (socket as unknown as Record<symbol, Conn<C>>)[kConn] = conn;
     if (this.options.connContext) conn.context = this.options.connContext(socket);
     this.conns.add(conn);
-    this.counts.new++;
+    this.counts[NEW]!++;
     this.options.onState?.(conn, 'new', null);
     onHijacked(socket, connHijacked);
     socket.on('close', connClosed);
@@ -300,8 +315,8 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
   _set(conn: Conn<C>, state: ConnState): void {
     const prev = conn.state;
     if (prev === state || prev === 'hijacked' || prev === 'closed') return;
-    this.counts[prev]--;
-    this.counts[state]++;
+    this.counts[stateIndex(prev)]!--;
+    this.counts[stateIndex(state)]!++;
     conn.state = state;
     conn.stateAt = Date.now();
     this.options.onState?.(conn, state, prev);
@@ -312,14 +327,14 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
   _gone(conn: Conn<C>): void {
     if (!this.conns.has(conn)) return;
     if (conn.state !== 'hijacked') this._set(conn, 'closed');
-    this.counts[conn.state]--;
+    this.counts[stateIndex(conn.state)]!--;
     this.conns.delete(conn);
     this.wake?.();
   }
 
   /** Connections shutdown() still waits for: neither hijacked nor closed. */
   private waiting(): number {
-    return this.counts.new + this.counts.active + this.counts.idle;
+    return this.counts[NEW]! + this.counts[ACTIVE]! + this.counts[IDLE]!;
   }
 
   /**
