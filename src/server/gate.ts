@@ -180,7 +180,7 @@ export class Gate {
     r._read = gatedRead;
     // An Upgrade or CONNECT answered normally ends the connection: what follows its head is
     // not HTTP.
-    this.nodeOnIncoming(req, final ? false : keepAlive);
+    this.nodeOnIncoming.call(this.parser, req, final ? false : keepAlive);
     const res = this.socket._httpMessage as ServerResponse | undefined;
     if (res && (res as unknown as { req?: unknown }).req === req) {
       msg.res = res;

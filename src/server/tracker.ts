@@ -8,11 +8,12 @@ import type { Socket } from 'node:net';
 import { HijackError } from '../errors.js';
 import { peerCred, tcpInfo, type PeerCred, type TcpInfo } from '../socket/index.js';
 import { onHijacked } from './conn-hooks.js';
-import { kOnMessageBegin, type ServerSocket } from './internal/node-http.js';
+import type { NodeParser, ServerSocket } from './internal/node-http.js';
 
 /**
  * A connection's state, with Go's meanings: `new` accepted, a request expected; `active`
- * a request's bytes are being read or handled; `idle` kept alive between requests;
+ * a request head was read and the request is being handled (or bytes of a request arrived
+ * before the connection ended); `idle` kept alive between requests;
  * `hijacked` taken over (terminal, never followed by `closed`); `closed` (terminal).
  */
 export type ConnState = 'new' | 'active' | 'idle' | 'hijacked' | 'closed';
@@ -89,6 +90,10 @@ export class Conn<C = unknown> {
   begun = 0;
   /** @internal */
   finished = 0;
+  /** @internal bytes read when the last response finished: more means a request began */
+  readMark = 0;
+  /** @internal the parser's onIncoming that the tracker's hook passes each request on to */
+  nextOnIncoming: ((req: unknown, keepAlive: boolean) => number) | null = null;
 
   /** @internal the tracker that follows it */
   readonly _tracker: ConnectionTracker<C>;
@@ -146,7 +151,11 @@ function connOf(socket: unknown): Conn<any> | undefined {
 /** A socket was taken over (conn-hooks). */
 function connHijacked(socket: Socket): void {
   const conn = connOf(socket);
-  conn?._tracker._set(conn, 'hijacked');
+  if (!conn) return;
+  // Node's onIncoming is bound to the connection's HTTP state (its request and response):
+  // a taken-over connection must not keep them alive.
+  conn.nextOnIncoming = null;
+  conn._tracker._set(conn, 'hijacked');
 }
 
 /** 'close' of an accepted socket. */
@@ -155,10 +164,31 @@ function connClosed(this: Socket): void {
   conn?._tracker._gone(conn);
 }
 
-/** The parser's message-begin (called with the parser as `this`). */
-function connMessageBegin(this: { socket?: unknown }): void {
+/**
+ * The parser's onIncoming (a request head was parsed), called with the parser as `this`:
+ * the connection turns active, then the request goes on to Node (or to enableHijack's gate).
+ * A JS-to-JS call Node makes anyway, where a message-begin hook would cost a call from C++
+ * per request.
+ */
+function connOnIncoming(this: NodeParser, req: unknown, keepAlive: boolean): number {
   const conn = connOf(this.socket);
-  conn?._tracker._begin(conn);
+  if (!conn) return 0;
+  // During shutdown the answer says Connection: close (Go turns keep-alive off).
+  const keep = conn._tracker._begin(conn) && keepAlive;
+  return conn.nextOnIncoming!.call(this, req, keep);
+}
+
+/**
+ * Parsers of `server` in the middle of a message (llhttp between message begin and
+ * complete), from Node's connection list (`server[kConnections].active()`, present in Node 20–24);
+ * empty where Node has none.
+ */
+function parsersInFlight(server: object): Set<unknown> {
+  const key = Object.getOwnPropertySymbols(server).find(
+    (k) => k.description === 'http.server.connections',
+  );
+  const list = key ? (server as Record<symbol, { active?: () => unknown[] }>)[key] : undefined;
+  return new Set(typeof list?.active === 'function' ? list.active() : []);
 }
 
 function subscribeChannels(): void {
@@ -267,7 +297,7 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     this.options.onState?.(conn, 'new', null);
     onHijacked(socket, connHijacked);
     socket.on('close', connClosed);
-    if (!tls) this.watch(socket as ServerSocket);
+    if (!tls) this.watch(conn, socket as ServerSocket);
   }
 
   private secured(socket: Socket): void {
@@ -277,35 +307,35 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     conn.socket = socket;
     (socket as unknown as Record<symbol, Conn<C>>)[kConn] = conn;
     onHijacked(socket, connHijacked);
-    this.watch(socket as ServerSocket);
+    this.watch(conn, socket as ServerSocket);
   }
 
-  /** Hooks the parser's message-begin: the first byte of a request makes the connection active. */
-  private watch(socket: ServerSocket): void {
+  /** Hooks the parser's onIncoming: a request head makes the connection active (Go). */
+  private watch(conn: Conn<C>, socket: ServerSocket): void {
     const parser = socket.parser;
-    if (parser) parser[kOnMessageBegin] = connMessageBegin;
+    if (!parser?.onIncoming || parser.onIncoming === connOnIncoming) return;
+    conn.nextOnIncoming = parser.onIncoming;
+    parser.onIncoming = connOnIncoming;
   }
 
-  /** @internal a request's first byte was parsed on `conn` */
-  _begin(conn: Conn<C>): void {
+  /** @internal a request head was read on `conn`; false: answer it with keep-alive off */
+  _begin(conn: Conn<C>): boolean {
     conn.begun++;
     conn.requests++;
-    // Go's Shutdown turns keep-alive off: the response to a request begun now says close.
-    if (this.shuttingDown) this.closeAfterResponse(conn);
     if (conn.state === 'new' || conn.state === 'idle') this._set(conn, 'active');
+    return !this.shuttingDown;
   }
 
   /** Marks the response in progress on `conn` (if its head is not out yet) Connection: close. */
   private closeAfterResponse(conn: Conn<C>): void {
-    queueMicrotask(() => {
-      const res = (conn.socket as ServerSocket)._httpMessage as ServerResponse | undefined;
-      if (res && !res.headersSent) res.shouldKeepAlive = false;
-    });
+    const res = (conn.socket as ServerSocket)._httpMessage as ServerResponse | undefined;
+    if (res && !res.headersSent) res.shouldKeepAlive = false;
   }
 
   /** @internal a response of `conn` finished */
   _finished(conn: Conn<C>): void {
     conn.finished++;
+    conn.readMark = conn.socket.bytesRead;
     if (conn.state !== 'active' || conn.finished < conn.begun) return;
     this._set(conn, 'idle');
     if (this.shuttingDown) conn.socket.destroy();
@@ -326,10 +356,25 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
   /** @internal the connection's socket closed */
   _gone(conn: Conn<C>): void {
     if (!this.conns.has(conn)) return;
+    // Go turns a connection active once it read bytes of a request, even one that ended in
+    // an error or a close before its head was complete.
+    if ((conn.state === 'new' || conn.state === 'idle') && this.begunUnseen(conn)) {
+      this._set(conn, 'active');
+    }
     if (conn.state !== 'hijacked') this._set(conn, 'closed');
     this.counts[stateIndex(conn.state)]!--;
     this.conns.delete(conn);
     this.wake?.();
+  }
+
+  /**
+   * Bytes of a request arrived on `conn` since its last response (or since accept) whose
+   * head was not parsed yet. A TLS connection counts its decrypted bytes only.
+   */
+  private begunUnseen(conn: Conn<C>): boolean {
+    const s = conn.socket as Socket & { encrypted?: boolean };
+    if (conn.transport === 'tls' && s.encrypted !== true) return false;
+    return s.bytesRead > conn.readMark;
   }
 
   /** Connections shutdown() still waits for: neither hijacked nor closed. */
@@ -368,9 +413,15 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
     });
+    // An idle connection on which a request already began (part of its head read, or
+    // parsed by Node but not yet handed over) is kept: it turns active and is closed
+    // after its response, like any other.
+    const parsing = parsersInFlight(this.server);
     for (const conn of this.conns) {
-      if (conn.state === 'idle') conn.socket.destroy();
-      else if (conn.state === 'active') this.closeAfterResponse(conn);
+      if (conn.state === 'idle') {
+        const parser = (conn.socket as ServerSocket).parser;
+        if (!(this.begunUnseen(conn) || (parser && parsing.has(parser)))) conn.socket.destroy();
+      } else if (conn.state === 'active') this.closeAfterResponse(conn);
     }
     let failure: HijackError | null = null;
     const timers: NodeJS.Timeout[] = [];

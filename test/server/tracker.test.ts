@@ -386,3 +386,67 @@ test(
     await l.close().catch(() => {});
   },
 );
+
+for (const enable of [false, true]) {
+  for (const when of ['after the answer', 'pipelined behind the first request'] as const) {
+    test(
+      `shutdown keeps an idle connection whose next request is partly in (${when}), and serves it${enable ? ' (enableHijack)' : ''}`,
+      { timeout: 10_000 },
+      async () => {
+        // The first answer waits a little, so a pipelined half head is read before it ends.
+        const { server, tracker, seq } = recorded(
+          (req, res) => void setTimeout(() => res.end('ok'), req.url === '/1' ? 30 : 0),
+          { enable },
+        );
+        const l = await listen(server);
+        try {
+          const c = l.connect();
+          const first = readUntil(c, (b) => b.includes('ok'));
+          if (when === 'after the answer') {
+            c.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
+            await first;
+            await settle(tracker, () => tracker.count('idle') === 1);
+            c.write('GET /2 HTTP/1.1\r\nHo');
+          } else {
+            c.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHo');
+            await first;
+          }
+          // Half a head: still idle in Go's terms (no head read yet), but a request began.
+          await sleep(50);
+          assert.equal(tracker.count('idle'), 1);
+          const answer = readUntil(c, (b) => b.includes('ok'));
+          const shut = tracker.shutdown({ timeout: 5000 });
+          await sleep(50);
+          assert.equal(c.destroyed, false);
+          c.write('st: x\r\n\r\n');
+          const got = (await answer).toString();
+          assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
+          assert.match(got, /Connection: close/i, 'answered during shutdown: keep-alive off');
+          await shut;
+          assert.deepEqual(
+            [...seq.values()],
+            [['new', 'active', 'idle', 'active', 'idle', 'closed']],
+          );
+        } finally {
+          await l.close().catch(() => {});
+        }
+      },
+    );
+  }
+}
+
+test('a keep-alive client that sends half a head and leaves: idle, active, closed (Go)', async () => {
+  const { server, tracker, seq } = recorded(ok);
+  const l = await listen(server);
+  try {
+    const c = l.connect();
+    c.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await readUntil(c, (b) => b.includes('ok'));
+    await settle(tracker, () => tracker.count('idle') === 1);
+    c.end('GET /2 HTT');
+    await settle(tracker, () => tracker.size === 0);
+    assert.deepEqual([...seq.values()], [['new', 'active', 'idle', 'active', 'closed']]);
+  } finally {
+    await l.close().catch(() => {});
+  }
+});

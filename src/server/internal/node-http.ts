@@ -12,7 +12,6 @@ const require = createRequire(import.meta.url);
 /** Node's llhttp binding class, as `_http_common` exports it. */
 interface HttpCommon {
   HTTPParser: {
-    kOnMessageBegin: number;
     kOnHeaders: number;
     kOnHeadersComplete: number;
     kOnBody: number;
@@ -47,7 +46,6 @@ export interface ParseError extends Error {
   rawPacket?: Buffer;
 }
 
-export const kOnMessageBegin = common.HTTPParser.kOnMessageBegin | 0;
 export const kOnExecute = common.HTTPParser.kOnExecute | 0;
 export const freeParser = common.freeParser;
 
