@@ -51,6 +51,21 @@ export function pin(cpu: number, argv: string[]): string[] {
 }
 
 /**
+ * Runs `fn` with this process (every thread) pinned to `cpu`, for clients that live in the
+ * bench process itself; the previous affinity is restored afterwards.
+ */
+export async function pinSelf<T>(cpu: number, fn: () => Promise<T>): Promise<T> {
+  if (!pinnable) return fn();
+  const all = `0-${os.cpus().length - 1}`;
+  spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)]);
+  try {
+    return await fn();
+  } finally {
+    spawnSync('taskset', ['-a', '-p', '-c', all, String(process.pid)]);
+  }
+}
+
+/**
  * Starts a process; resolves with the address it printed (`ready`'s first group, by default
  * from a "listening ADDR" line) and the process. Rejects if it exits or takes over 20 s.
  */
