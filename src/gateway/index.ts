@@ -20,12 +20,8 @@ export type {
   GatewayAddress,
   TakeoverEnd,
 } from './forward/events.js';
-export {
-  DEFAULT_UPSTREAM,
-  parseUpstream,
-  type UpstreamTarget,
-  type UpstreamTlsOptions,
-} from './forward/upstream.js';
+export { DEFAULT_UPSTREAM } from './defaults.js';
+export { parseUpstream, type UpstreamTarget, type UpstreamTlsOptions } from './forward/upstream.js';
 export { stripHopByHop, upgradeType } from './forward/hop-by-hop.js';
 export {
   compilePolicy,

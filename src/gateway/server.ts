@@ -49,16 +49,11 @@ import { forwardTakeover } from './forward/takeover.js';
 import type { Switched } from './forward/takeover.js';
 import { splice } from '../stream/splice.js';
 import type { SpliceResult } from '../stream/splice.js';
-import { createUpstreamPool, DEFAULT_UPSTREAM, parseUpstream } from './forward/upstream.js';
+import { createUpstreamPool, parseUpstream } from './forward/upstream.js';
+import { DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM, openAuth } from './defaults.js';
 import type { UpstreamTarget, UpstreamTlsOptions } from './forward/upstream.js';
 
-/** Default timeouts (milliseconds; 0 = off). `stream` is off so `docker logs -f` / `docker events` are never cut. */
-export const DEFAULT_TIMEOUTS: GatewayTimeouts = {
-  connect: 10_000,
-  head: 30_000,
-  idle: 300_000,
-  stream: 0,
-};
+export { DEFAULT_TIMEOUTS };
 
 /**
  * Docker endpoints that may answer an ordinary POST with the legacy `200` raw stream
@@ -198,15 +193,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     listen: input.listen ?? [],
     upstream: up.endpoint,
     policy: { rules: [], blocks: [], ...input.policy },
-    auth: {
-      tokens: [],
-      allowCidr: [],
-      allowUid: [],
-      allowGid: [],
-      allowSubject: [],
-      allowFingerprint: [],
-      ...input.auth,
-    },
+    auth: { ...openAuth(), ...input.auth },
     timeouts,
     forwardProxy: { enabled: false, connectAllow: [], ...input.forwardProxy },
     logLevel: 'info',

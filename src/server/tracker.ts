@@ -413,14 +413,12 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
     });
-    // An idle connection on which a request already began (part of its head read, or
-    // parsed by Node but not yet handed over) is kept: it turns active and is closed
-    // after its response, like any other.
+    // An idle connection on which a request already began (Node's parser is inside its
+    // head) is kept: it turns active and is closed after its response, like any other.
     const parsing = parsersInFlight(this.server);
     for (const conn of this.conns) {
       if (conn.state === 'idle') {
-        const parser = (conn.socket as ServerSocket).parser;
-        if (!(this.begunUnseen(conn) || (parser && parsing.has(parser)))) conn.socket.destroy();
+        if (!parsing.has((conn.socket as ServerSocket).parser)) conn.socket.destroy();
       } else if (conn.state === 'active') this.closeAfterResponse(conn);
     }
     let failure: HijackError | null = null;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { compilePolicy, checkFraming } from '../../src/gateway/policy/index.js';
 import { createAuthenticator, isDenied } from '../../src/gateway/identity/index.js';
 import { corpus, expand, policyOf, type CorpusPolicy } from './corpus/load.js';
+import { openAuth } from '../../src/gateway/defaults.js';
 
 function parseHead(raw: string) {
   const end = raw.indexOf('\r\n\r\n');
@@ -31,14 +32,7 @@ function parseHead(raw: string) {
 
 function build(p: CorpusPolicy) {
   const { spec, tokens } = policyOf(p);
-  const auth = createAuthenticator({
-    tokens,
-    allowCidr: [],
-    allowUid: [],
-    allowGid: [],
-    allowSubject: [],
-    allowFingerprint: [],
-  });
+  const auth = createAuthenticator({ ...openAuth(), tokens });
   return { policy: compilePolicy(spec), auth };
 }
 

@@ -17,15 +17,9 @@ import {
 } from '../../src/gateway/identity/index.js';
 import { isHijackError } from '../../src/errors.js';
 import type { AuthOptions } from '../../src/gateway/types.js';
+import { openAuth } from '../../src/gateway/defaults.js';
 
-const none: AuthOptions = {
-  tokens: [],
-  allowCidr: [],
-  allowUid: [],
-  allowGid: [],
-  allowSubject: [],
-  allowFingerprint: [],
-};
+const none: AuthOptions = openAuth();
 
 test('cidr: IPv4, IPv6, IPv4-mapped IPv6 on either side', { timeout: 5000 }, () => {
   const v4 = parseCidr('10.0.0.0/8');

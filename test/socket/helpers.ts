@@ -21,13 +21,22 @@ function closeServer(srv: net.Server): Promise<void> {
   return new Promise((resolve) => srv.close(() => resolve()));
 }
 
-/** A TCP connection over 127.0.0.1 (both ends in this process). */
-export async function tcpPair(): Promise<Pair> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<net.Socket>((r) => srv.once('connection', r));
-  const client = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
-  await new Promise<void>((r, j) => client.once('connect', r).once('error', j));
+/**
+ * Listens `srv` on `where`, dials it with `dial(address)` and resolves once both ends are
+ * ready (`ready` on the client, `accept` on the server); close() also runs `cleanup`.
+ */
+async function connected<S extends net.Socket>(
+  srv: net.Server,
+  where: { port: 0; host: string } | { path: string },
+  accept: 'connection' | 'secureConnection',
+  dial: (address: net.AddressInfo | string) => Promise<S> | S,
+  ready: 'connect' | 'secureConnect',
+  cleanup: () => void = () => {},
+): Promise<Pair<S>> {
+  await new Promise<void>((r) => srv.listen(where, r));
+  const accepted = new Promise<S>((r) => srv.once(accept, r));
+  const client = await dial(srv.address() as net.AddressInfo | string);
+  await new Promise<void>((r, j) => client.once(ready, r).once('error', j));
   const server = await accepted;
   return {
     client,
@@ -36,60 +45,58 @@ export async function tcpPair(): Promise<Pair> {
       client.destroy();
       server.destroy();
       await closeServer(srv);
+      cleanup();
     },
   };
+}
+
+/** A TCP connection over 127.0.0.1 (both ends in this process). */
+export function tcpPair(): Promise<Pair> {
+  return connected(
+    net.createServer(),
+    { port: 0, host: '127.0.0.1' },
+    'connection',
+    (a) => net.connect((a as net.AddressInfo).port, '127.0.0.1'),
+    'connect',
+  );
 }
 
 /** A TLS connection over 127.0.0.1: tls.Server on one end, tls.connect on the other. */
-export async function tlsPair(opts: { wrapExisting?: boolean } = {}): Promise<Pair<tls.TLSSocket>> {
-  const srv = tls.createServer({ key: tlsKey, cert: tlsCert });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  const accepted = new Promise<tls.TLSSocket>((r) => srv.once('secureConnection', r));
+export function tlsPair(opts: { wrapExisting?: boolean } = {}): Promise<Pair<tls.TLSSocket>> {
   let plain: net.Socket | undefined;
-  if (opts.wrapExisting) {
-    plain = net.connect(port, '127.0.0.1');
-    await new Promise<void>((r, j) => plain!.once('connect', r).once('error', j));
-  }
-  const client = tls.connect({
-    ...(plain ? { socket: plain } : { port, host: '127.0.0.1' }),
-    ca: tlsCert,
-    servername: 'localhost',
-  });
-  await new Promise<void>((r, j) => client.once('secureConnect', r).once('error', j));
-  const server = await accepted;
-  return {
-    client,
-    server,
-    async close() {
-      client.destroy();
-      server.destroy();
-      plain?.destroy();
-      await closeServer(srv);
+  return connected(
+    tls.createServer({ key: tlsKey, cert: tlsCert }),
+    { port: 0, host: '127.0.0.1' },
+    'secureConnection',
+    async (a) => {
+      const port = (a as net.AddressInfo).port;
+      if (opts.wrapExisting) {
+        plain = net.connect(port, '127.0.0.1');
+        await new Promise<void>((r, j) => plain!.once('connect', r).once('error', j));
+      }
+      return tls.connect({
+        ...(plain ? { socket: plain } : { port, host: '127.0.0.1' }),
+        ca: tlsCert,
+        servername: 'localhost',
+      });
     },
-  };
+    'secureConnect',
+    () => plain?.destroy(),
+  );
 }
 
 /** A unix-domain connection in a fresh temp dir. */
-export async function unixPair(): Promise<Pair> {
+export function unixPair(): Promise<Pair> {
   const dir = mkdtempSync(join(tmpdir(), 'hj-sock-'));
   const path = join(dir, 's.sock');
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(path, r));
-  const accepted = new Promise<net.Socket>((r) => srv.once('connection', r));
-  const client = net.connect(path);
-  await new Promise<void>((r, j) => client.once('connect', r).once('error', j));
-  const server = await accepted;
-  return {
-    client,
-    server,
-    async close() {
-      client.destroy();
-      server.destroy();
-      await closeServer(srv);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return connected(
+    net.createServer(),
+    { path },
+    'connection',
+    () => net.connect(path),
+    'connect',
+    () => rmSync(dir, { recursive: true, force: true }),
+  );
 }
 
 /** Resolves once `socket` has received `n` bytes in total (counting from the call). */

@@ -20,6 +20,7 @@ import type {
 } from '../types.js';
 import { presetRules, tecnativaFlag } from './presets.js';
 import { parseEndpoint } from './values.js';
+import { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM } from '../defaults.js';
 
 /** TLS file paths. */
 export interface TlsFiles {
@@ -58,17 +59,7 @@ export interface GatewaySettings {
   configFile?: string;
 }
 
-/** Defaults for {@link GatewayTimeouts}: none of them cuts a long `docker logs -f` or `docker events`. */
-export const DEFAULT_TIMEOUTS: GatewayTimeouts = {
-  connect: 10_000,
-  head: 30_000,
-  idle: 300_000,
-  stream: 0,
-};
-/** The default listener. */
-export const DEFAULT_LISTEN = 'tcp://127.0.0.1:2375';
-/** The default upstream. */
-export const DEFAULT_UPSTREAM = 'unix:///var/run/docker.sock';
+export { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM };
 
 const LIST_KEYS = [
   'rules',

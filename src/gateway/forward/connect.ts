@@ -8,8 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import { HijackError } from '../../errors.js';
-import { hijack } from '../../server/index.js';
-import type { Switched } from './takeover.js';
+import { takeClient, type Switched } from './takeover.js';
 import { replyError } from './reply.js';
 
 /** What a tunnel came to. */
@@ -82,23 +81,9 @@ export async function forwardConnect(
     replyError(res, 502, e.message, {}, true);
     return { status: 502, error: e };
   }
-  let client: net.Socket;
-  let head: Buffer;
-  try {
-    const taken = await hijack(req, res);
-    client = taken.socket as net.Socket;
-    head = taken.head ?? Buffer.alloc(0);
-  } catch (err) {
-    target.destroy();
-    replyError(
-      res,
-      500,
-      `hijack gateway: cannot take the connection over: ${(err as Error).message}`,
-      {},
-      true,
-    );
-    return { status: 500, error: err as Error };
-  }
+  const taken = await takeClient(req, res, target);
+  if (taken instanceof Error) return { status: 500, error: taken };
+  const { socket: client, head } = taken;
   target.setNoDelay(true);
   client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
   return {

@@ -83,6 +83,31 @@ export interface TakeoverOutcome {
 }
 
 /**
+ * Takes the client connection over for a takeover whose other end (`peer`) is already
+ * open. On failure, `peer` is destroyed, the client gets a 500 and the error is returned.
+ */
+export async function takeClient(
+  req: IncomingMessage,
+  res: ServerResponse,
+  peer: Socket,
+): Promise<{ socket: Socket; head: Buffer } | Error> {
+  try {
+    const { socket, head } = await hijack(req, res);
+    return { socket: socket as Socket, head };
+  } catch (err) {
+    peer.destroy();
+    replyError(
+      res,
+      500,
+      `hijack gateway: cannot take the connection over: ${(err as Error).message}`,
+      {},
+      true,
+    );
+    return err as Error;
+  }
+}
+
+/**
  * Carries one takeover request up to the switch; resolves with both ends when the upstream
  * switched (the caller splices them), else once the answer is over. Never rejects.
  */
@@ -114,23 +139,9 @@ export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutco
     };
   }
 
-  let client: Socket;
-  let head: Buffer;
-  try {
-    const taken = await hijack(req, res);
-    client = taken.socket as Socket;
-    head = taken.head ?? Buffer.alloc(0);
-  } catch (err) {
-    upstream.destroy();
-    replyError(
-      res,
-      500,
-      `hijack gateway: cannot take the connection over: ${(err as Error).message}`,
-      {},
-      true,
-    );
-    return { status: 500, bytesUp: 0, bytesDown: 0, error: err as Error };
-  }
+  const taken = await takeClient(req, res, upstream);
+  if (taken instanceof Error) return { status: 500, bytesUp: 0, bytesDown: 0, error: taken };
+  const { socket: client, head } = taken;
 
   // Request head towards the upstream.
   const headers = stripHopByHop(req.rawHeaders);

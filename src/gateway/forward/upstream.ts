@@ -10,9 +10,6 @@ import tls from 'node:tls';
 import { Pool } from 'undici';
 import { HijackError } from '../../errors.js';
 
-/** Default upstream: the local Docker daemon. */
-export const DEFAULT_UPSTREAM = 'unix:///var/run/docker.sock';
-
 /** TLS settings towards a `tls://` / `https://` upstream. */
 export interface UpstreamTlsOptions {
   /** CA certificates (PEM) that may sign the upstream's certificate. */
