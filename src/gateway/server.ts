@@ -43,7 +43,7 @@ import type {
   TakeoverEnd,
 } from './forward/events.js';
 import { upgradeType } from './forward/hop-by-hop.js';
-import { replyError } from './forward/reply.js';
+import { rawErrorResponse, replyError } from './forward/reply.js';
 import { forwardRequest } from './forward/request.js';
 import { forwardTakeover } from './forward/takeover.js';
 import type { Switched } from './forward/takeover.js';
@@ -482,11 +482,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     ) {
       status =
         code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      const body =
-        JSON.stringify({ message: `hijack gateway: ${http.STATUS_CODES[status]}` }) + '\n';
-      socket.end(
-        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      socket.end(rawErrorResponse(status, `hijack gateway: ${http.STATUS_CODES[status]}`));
     }
     socket.destroySoon?.();
     setTimeout(() => socket.destroy(), 1000).unref();

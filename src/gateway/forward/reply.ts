@@ -53,7 +53,8 @@ export function rawErrorResponse(status: number, message: string): Buffer {
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +
       body,
-    'latin1',
+    // The head is ASCII; the body is UTF-8, as its Content-Length counts it.
+    'utf8',
   );
 }
 
