@@ -16,10 +16,7 @@
  * Negative errno values are returned rather than thrown so that the TypeScript side can
  * build a HijackError with a stable code, and so the hot path never allocates an error.
  */
-#ifndef NAPI_VERSION
-#define NAPI_VERSION 8
-#endif
-#include <node_api.h>
+#include "napi_util.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -34,22 +31,6 @@
 /* getsockoptInt needs a value space for errors apart from every int the kernel may
  * return: an error is reported as -(errno) - 2^32, which no int can be. */
 #define INT_ERROR_BASE 4294967296.0
-
-#define CHECK(call)                                                                      \
-  do {                                                                                   \
-    if ((call) != napi_ok) return NULL;                                                  \
-  } while (0)
-
-static napi_value number(napi_env env, double v) {
-  napi_value out;
-  if (napi_create_double(env, v, &out) != napi_ok) return NULL;
-  return out;
-}
-
-static napi_value throw_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-  return NULL;
-}
 
 /* Reads argument i as an int32; returns 0 and throws on a non-number. */
 static int arg_int(napi_env env, napi_value v, int32_t *out) {

@@ -1,5 +1,6 @@
-// Builds the optional native part (getsockopt/setsockopt calls, native/sockopt.c) with
-// node-gyp. Runs at `npm install` / `npm rebuild`, or by hand: `node scripts/build-native.mjs`.
+// Builds the optional native part (getsockopt/setsockopt calls, native/sockopt.c; the
+// splice relay, native/relay.c) with node-gyp. Runs at `npm install` / `npm rebuild`, or by
+// hand: `node scripts/build-native.mjs`.
 // A failed build never fails the install: the package works without it, and the native
 // calls throw HijackError ERR_NATIVE_UNAVAILABLE with the reason written here to
 // build/native-build-failed.txt.
@@ -24,7 +25,7 @@ function fail(reason) {
   mkdirSync(join(root, 'build'), { recursive: true });
   writeFileSync(failedFile, reason + '\n');
   console.warn(
-    `hijack: the native part (tcpInfo, peerCred, keepalive tuning) could not be built: ${reason}. ` +
+    `hijack: the native part (tcpInfo, peerCred, keepalive tuning, the splice relay) could not be built: ${reason}. ` +
       'Everything else works. Install python3, make and a C compiler, then run `npm rebuild hijack`.',
   );
   process.exit(0);

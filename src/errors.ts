@@ -71,6 +71,8 @@ export const codes = {
   ERR_STDCOPY_TRUNCATED: 'ERR_STDCOPY_TRUNCATED',
   /** No byte moved in either direction for the idle timeout. */
   ERR_IDLE_TIMEOUT: 'ERR_IDLE_TIMEOUT',
+  /** A write of your own to a socket the native relay of splice() carries. */
+  ERR_SPLICED: 'ERR_SPLICED',
 
   // gateway and CLI
   /** A configuration file or value is invalid; the message says where. */

@@ -1,6 +1,8 @@
 /**
- * Loads the native part (build/Release/hijack_sockopt.node: getsockopt/setsockopt only)
- * once, on first use. When it cannot load, every caller gets the same reason.
+ * Loads the native part once, on first use: build/Release/hijack_sockopt.node
+ * (getsockopt/setsockopt only) here, and through {@link loadAddon} the relay
+ * (hijack_relay.node, src/stream/relay.ts). When it cannot load, every caller gets the
+ * same reason.
  *
  * @module
  */
@@ -31,17 +33,27 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 let loaded: NativeSockopt | undefined;
 let status: NativeStatus | undefined;
 
-function load(): NativeStatus {
+/**
+ * Loads `build/Release/<name>.node` (or the path in `overrideEnv`) and checks it was
+ * built for Linux; what went wrong otherwise, in words a user can act on.
+ * @internal
+ */
+export function loadAddon<T extends { platform: string }>(
+  name: string,
+  overrideEnv: string,
+): { status: NativeStatus; mod?: T } {
   if (process.platform !== 'linux') {
     return {
-      available: false,
-      reason: `hijack's socket calls support Linux only for now; this is ${process.platform}`,
+      status: {
+        available: false,
+        reason: `hijack's native part supports Linux only for now; this is ${process.platform}`,
+      },
     };
   }
-  const override = process.env.HIJACK_NATIVE_PATH;
+  const override = process.env[overrideEnv];
   const candidates = override
     ? [override]
-    : [`${root}build/Release/hijack_sockopt.node`, `${root}build/Debug/hijack_sockopt.node`];
+    : [`${root}build/Release/${name}.node`, `${root}build/Debug/${name}.node`];
   const path = candidates.find((p) => existsSync(p));
   if (!path) {
     const failed = `${root}build/native-build-failed.txt`;
@@ -49,25 +61,39 @@ function load(): NativeStatus {
       ? `the build failed at install (${readFileSync(failed, 'utf8').trim()})`
       : 'it was never built';
     return {
-      available: false,
-      reason:
-        `native part not found at ${candidates.join(' or ')}: ${why}. ` +
-        'Install python3, make and a C compiler, then run `npm rebuild hijack`.',
+      status: {
+        available: false,
+        reason:
+          `native part not found at ${candidates.join(' or ')}: ${why}. ` +
+          'Install python3, make and a C compiler, then run `npm rebuild hijack`.',
+      },
     };
   }
   try {
-    const mod = createRequire(import.meta.url)(path) as NativeSockopt;
+    const mod = createRequire(import.meta.url)(path) as T;
     if (mod.platform !== 'linux') {
-      return { available: false, reason: `native part at ${path} was built without Linux support` };
+      return {
+        status: {
+          available: false,
+          reason: `native part at ${path} was built without Linux support`,
+        },
+      };
     }
-    loaded = mod;
-    return { available: true, path };
+    return { status: { available: true, path }, mod };
   } catch (err) {
     return {
-      available: false,
-      reason: `native part at ${path} failed to load: ${(err as Error).message}. Run \`npm rebuild hijack\`.`,
+      status: {
+        available: false,
+        reason: `native part at ${path} failed to load: ${(err as Error).message}. Run \`npm rebuild hijack\`.`,
+      },
     };
   }
+}
+
+function load(): NativeStatus {
+  const r = loadAddon<NativeSockopt>('hijack_sockopt', 'HIJACK_NATIVE_PATH');
+  loaded = r.mod;
+  return r.status;
 }
 
 /** Reports whether the socket calls (tcpInfo, peerCred, tuning) can work in this process. */

@@ -10,6 +10,8 @@
  */
 import type { Duplex } from 'node:stream';
 import { HijackError } from '../errors.js';
+import { isRelayed, relayable, spliceNative } from './relay.js';
+import { abortError, idleCheck, SpliceBase } from './splice-ends.js';
 
 /** Options of {@link splice}. */
 export interface SpliceOptions {
@@ -24,6 +26,13 @@ export interface SpliceOptions {
   headAToB?: Buffer | Uint8Array;
   /** Bytes already read from `b` (e.g. behind a response head): written to `a` first. */
   headBToA?: Buffer | Uint8Array;
+  /**
+   * Use the native relay when both ends are plain TCP or unix sockets (no TLS) and the
+   * native part is built: bytes then move in C without a Buffer or an event per chunk.
+   * While it carries them, the sockets refuse writes of your own (`ERR_SPLICED`); `end()`
+   * and `destroy()` work as usual. Default true; false keeps the stream engine.
+   */
+  native?: boolean;
 }
 
 /** How a splice ended. */
@@ -49,6 +58,8 @@ export interface SpliceResult {
   end: SpliceEnd;
   /** The error behind an `error`, `timeout` or `aborted` end. */
   error?: Error;
+  /** Which engine carried the bytes: the native relay or Node's streams. */
+  relay: 'native' | 'stream';
 }
 
 const kSplice = Symbol('hijack.splice');
@@ -56,60 +67,28 @@ const kSplice = Symbol('hijack.splice');
 type Spliced = Duplex & { [kSplice]?: Splice | undefined };
 
 /** One running splice; reached from either stream through `kSplice`. */
-class Splice {
-  aToB = 0;
-  bToA = 0;
+class Splice extends SpliceBase<Spliced> {
   lastActivity = 0;
-  timer: NodeJS.Timeout | undefined = undefined;
-  done = false;
   /** Per direction: the source ended (EOF read), and the destination's end() was flushed. */
   abEnded = false;
   baEnded = false;
   abFinished = false;
   baFinished = false;
-  onAbort: (() => void) | undefined = undefined;
-
-  constructor(
-    readonly a: Spliced,
-    readonly b: Spliced,
-    readonly idleTimeout: number,
-    readonly signal: AbortSignal | undefined,
-    readonly resolve: (r: SpliceResult) => void,
-  ) {}
 
   finish(end: SpliceEnd, error?: Error): void {
     if (this.done) return;
     this.done = true;
-    if (this.timer) clearTimeout(this.timer);
     for (const s of [this.a, this.b]) {
       for (const [ev, fn] of listeners) s.removeListener(ev, fn);
       s[kSplice] = undefined;
     }
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
     // Our error listeners are gone: a late error must not crash the process.
-    this.a.destroy();
-    this.b.destroy();
-    const result: SpliceResult = { aToB: this.aToB, bToA: this.bToA, end };
-    if (error) result.error = error;
-    this.resolve(result);
+    this.settle(end, error, 'stream');
   }
 
   /** The idle check: armed once, re-armed for the time left after the last byte. */
   tick(): void {
-    const idle = Date.now() - this.lastActivity;
-    if (idle >= this.idleTimeout) {
-      this.finish(
-        'timeout',
-        new HijackError(
-          'ERR_IDLE_TIMEOUT',
-          `no byte moved either way for ${this.idleTimeout} ms; the connection was closed`,
-          { idleTimeout: this.idleTimeout },
-        ),
-      );
-    } else {
-      this.timer = setTimeout(tickSplice, this.idleTimeout - idle, this);
-      this.timer.unref?.();
-    }
+    idleCheck(this, Date.now() - this.lastActivity, tickSplice);
   }
 }
 
@@ -196,61 +175,75 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
   const { idleTimeout = 0, signal } = options;
   const x = a as Spliced;
   const y = b as Spliced;
-  if (x[kSplice] || y[kSplice] || x === y) {
+  if (x[kSplice] || y[kSplice] || isRelayed(x) || isRelayed(y) || x === y) {
     throw new HijackError(
       'ERR_INVALID_ARGUMENT',
       'splice(a, b): a stream is already spliced, or a and b are the same stream; wait for that splice to end',
     );
   }
   return new Promise<SpliceResult>((resolve) => {
-    const sp = new Splice(x, y, idleTimeout, signal, resolve);
     if (signal?.aborted) {
-      sp.finish(
-        'aborted',
-        new HijackError('ERR_ABORTED', 'splice aborted', { cause: signal.reason }),
+      new Splice(x, y, idleTimeout, signal, resolve).finish('aborted', abortError(signal));
+      return;
+    }
+    if (options.native !== false && relayable(x, y)) {
+      spliceNative(
+        x,
+        y,
+        { idleTimeout, signal, headAToB: options.headAToB, headBToA: options.headBToA },
+        resolve,
+        (aToB, bToA) => {
+          const sp = new Splice(x, y, idleTimeout, signal, resolve);
+          sp.aToB = aToB;
+          sp.bToA = bToA;
+          stream(sp, undefined, undefined);
+        },
       );
       return;
     }
-    for (const s of [x, y]) {
-      if ('allowHalfOpen' in s) (s as { allowHalfOpen: boolean }).allowHalfOpen = true;
-      s[kSplice] = sp;
-      for (const [ev, fn] of listeners) s.on(ev, fn);
-    }
-    if (signal) {
-      sp.onAbort = () =>
-        sp.finish(
-          'aborted',
-          new HijackError('ERR_ABORTED', 'splice aborted', { cause: signal.reason }),
-        );
-      signal.addEventListener('abort', sp.onAbort, { once: true });
-    }
-    if (idleTimeout > 0) {
-      sp.lastActivity = Date.now();
-      sp.timer = setTimeout(tickSplice, idleTimeout, sp);
-      sp.timer.unref?.();
-    }
-    if (options.headAToB && options.headAToB.length > 0) {
-      sp.aToB += options.headAToB.length;
-      y.write(options.headAToB);
-    }
-    if (options.headBToA && options.headBToA.length > 0) {
-      sp.bToA += options.headBToA.length;
-      x.write(options.headBToA);
-    }
-    // A side that already ended or died before the splice started.
-    if (x.destroyed || y.destroyed) {
-      sp.finish('closed');
-      return;
-    }
-    if (x.readableEnded) {
-      sp.abEnded = true;
-      y.end();
-    }
-    if (y.readableEnded) {
-      sp.baEnded = true;
-      x.end();
-    }
-    x.resume();
-    y.resume();
+    stream(new Splice(x, y, idleTimeout, signal, resolve), options.headAToB, options.headBToA);
   });
+}
+
+/** The stream engine: listeners on both ends, Node's own buffers in between. */
+function stream(
+  sp: Splice,
+  headAToB: Uint8Array | undefined,
+  headBToA: Uint8Array | undefined,
+): void {
+  const { a: x, b: y, idleTimeout } = sp;
+  for (const s of [x, y]) {
+    if ('allowHalfOpen' in s) (s as { allowHalfOpen: boolean }).allowHalfOpen = true;
+    s[kSplice] = sp;
+    for (const [ev, fn] of listeners) s.on(ev, fn);
+  }
+  sp.watchAbort();
+  if (idleTimeout > 0) {
+    sp.lastActivity = Date.now();
+    sp.timer = setTimeout(tickSplice, idleTimeout, sp);
+    sp.timer.unref?.();
+  }
+  if (headAToB && headAToB.length > 0) {
+    sp.aToB += headAToB.length;
+    y.write(headAToB);
+  }
+  if (headBToA && headBToA.length > 0) {
+    sp.bToA += headBToA.length;
+    x.write(headBToA);
+  }
+  // A side that already ended or died before the splice started.
+  if (x.destroyed || y.destroyed) {
+    sp.finish('closed');
+    return;
+  }
+  if (x.readableEnded) {
+    sp.abEnded = true;
+    y.end();
+  }
+  if (y.readableEnded) {
+    sp.baEnded = true;
+    x.end();
+  }
+  x.resume();
+  y.resume();
 }
