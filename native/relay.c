@@ -261,6 +261,9 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     if (in->plen > 0) {
       int f = flush(in, e->fd);
       if (f < 0) { err = f; syscall = "write"; goto out; }
+      /* Drained: read on at once, as a blocking copy loop would, instead of waiting a
+       * loop turn for the source's readiness to be reported again. */
+      if (f == 0 && !in->eof && (err = pump(r, 1 - i, &syscall)) < 0) goto out;
     }
     if ((err = maybe_shut(in, e->fd)) < 0) { syscall = "shutdown"; goto out; }
   }
