@@ -66,7 +66,11 @@ type RelaySocket = net.Socket & {
 
 const kRelay = Symbol('hijack.relay');
 
-/** A connected TCP or unix socket with its own descriptor, open both ways. */
+/**
+ * A connected TCP or unix socket with its own descriptor, open both ways, without a
+ * `setTimeout()` idle timer (Node refreshes that timer on JS reads and writes only, so it
+ * would fire while the relay moves bytes).
+ */
 function plainSocket(s: Duplex): s is RelaySocket {
   if (!(s instanceof net.Socket) || s instanceof tls.TLSSocket) return false;
   const h = (s as RelaySocket)._handle;
@@ -80,6 +84,7 @@ function plainSocket(s: Duplex): s is RelaySocket {
     !s.connecting &&
     !s.destroyed &&
     !s.writableEnded &&
+    !((s.timeout ?? 0) > 0) &&
     (s as RelaySocket)[kRelay] === undefined
   );
 }

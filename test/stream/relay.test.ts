@@ -188,37 +188,49 @@ test(
   },
 );
 
-test('TLS sockets and { native: false } go through the stream engine', T, async () => {
-  const { key, cert } = testCert();
-  const srv = tls.createServer({ key, cert, allowHalfOpen: true });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<tls.TLSSocket>((r) => srv.once('secureConnection', r));
-  const c = tls.connect({
-    port: (srv.address() as net.AddressInfo).port,
-    host: '127.0.0.1',
-    rejectUnauthorized: false,
-  });
-  await new Promise((r) => c.once('secureConnect', r));
-  const s = await accepted;
-  const [L, b] = await tcp.pair();
-  const rGot = collect(c);
-  const done = splice(s, b);
-  L.end('over tls');
-  assert.equal((await rGot).toString(), 'over tls');
-  c.end();
-  const res = await done;
-  assert.deepEqual([res.relay, res.end], ['stream', 'eof']);
-  L.destroy();
-  c.destroy();
-  srv.close();
+test(
+  'TLS sockets, sockets with a setTimeout() timer and { native: false } go through the stream engine',
+  T,
+  async () => {
+    const { key, cert } = testCert();
+    const srv = tls.createServer({ key, cert, allowHalfOpen: true });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const accepted = new Promise<tls.TLSSocket>((r) => srv.once('secureConnection', r));
+    const c = tls.connect({
+      port: (srv.address() as net.AddressInfo).port,
+      host: '127.0.0.1',
+      rejectUnauthorized: false,
+    });
+    await new Promise((r) => c.once('secureConnect', r));
+    const s = await accepted;
+    const [L, b] = await tcp.pair();
+    const rGot = collect(c);
+    const done = splice(s, b);
+    L.end('over tls');
+    assert.equal((await rGot).toString(), 'over tls');
+    c.end();
+    const res = await done;
+    assert.deepEqual([res.relay, res.end], ['stream', 'eof']);
+    L.destroy();
+    c.destroy();
+    srv.close();
 
-  const q = await quad(tcp);
-  const plain = splice(q.a, q.b, { native: false });
-  q.a.destroy();
-  assert.deepEqual([(await plain).relay, (await plain).end], ['stream', 'closed']);
-  q.L.destroy();
-  q.R.destroy();
-});
+    const t = await quad(tcp);
+    t.a.setTimeout(60_000); // Node's idle timer would not see the relay's traffic
+    const timed = splice(t.a, t.b);
+    t.a.destroy();
+    assert.equal((await timed).relay, 'stream');
+    t.L.destroy();
+    t.R.destroy();
+
+    const q = await quad(tcp);
+    const plain = splice(q.a, q.b, { native: false });
+    q.a.destroy();
+    assert.deepEqual([(await plain).relay, (await plain).end], ['stream', 'closed']);
+    q.L.destroy();
+    q.R.destroy();
+  },
+);
 
 test(
   'the relay refuses a descriptor libuv still watches (a socket that is reading)',
