@@ -23,7 +23,8 @@
  *
  * JavaScript surface (module exports):
  *   platform                         "linux" where compiled in, else "unsupported"
- *   start(fdA, fdB, onEnd) -> handle  or a negative errno (nothing started)
+ *   start(fdA, fdB, onEnd, ref) -> handle  or a negative errno (nothing started); with
+ *       ref false the relay does not keep the event loop alive (unref()ed sockets)
  *       onEnd(errno, aToB, bToA, syscall): errno 0 for the clean end, else -errno and the
  *       failing call ("read", "write", "shutdown"). Called once, never after stop().
  *   stop(handle)                       ends the relay now without calling onEnd;
@@ -309,11 +310,13 @@ static relay_t *arg_relay(napi_env env, napi_value v) {
 }
 
 static napi_value js_start(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], name, handle;
+  size_t argc = 4;
+  napi_value argv[4], name, handle;
   int32_t fds[2];
+  bool ref = true;
   napi_valuetype t;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 4 && napi_get_value_bool(env, argv[3], &ref) != napi_ok) ref = true;
   if (argc < 3 || napi_get_value_int32(env, argv[0], &fds[0]) != napi_ok ||
       napi_get_value_int32(env, argv[1], &fds[1]) != napi_ok ||
       napi_typeof(env, argv[2], &t) != napi_ok || t != napi_function || fds[0] < 0 ||
@@ -339,6 +342,7 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
     r->end[i].r = r;
     r->end[i].fd = fds[i];
     r->end[i].poll.data = &r->end[i];
+    if (!ref) uv_unref((uv_handle_t *)&r->end[i].poll);
   }
   r->refs = 3;
   r->last = uv_now(loop);

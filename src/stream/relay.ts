@@ -35,6 +35,7 @@ interface RelayAddon {
     fdA: number,
     fdB: number,
     onEnd: (errno: number, aToB: number, bToA: number, syscall: string) => void,
+    ref: boolean,
   ): object | number;
   stop(handle: object): void;
   shutdownWrite(handle: object, side: 0 | 1): void;
@@ -55,6 +56,7 @@ interface SocketHandle {
   reading: boolean;
   readStart(): number;
   readStop(): number;
+  hasRef(): boolean;
   constructor: { name: string };
 }
 
@@ -168,6 +170,18 @@ const counts = new Float64Array(3);
 /** Splices in flight: a running relay must stay reachable (its handle's finalizer stops it). */
 const running = new Set<NativeSplice>();
 
+let exitHooked = false;
+
+/**
+ * At a natural exit (relays of unref()ed sockets) Node closes the sockets' handles before
+ * any addon cleanup runs; a relay still watching their descriptors would make libuv abort.
+ * So every relay lets go on 'exit', which comes first.
+ */
+function stopAllAtExit(): void {
+  for (const sp of running) if (sp.handle) relayAddon()!.stop(sp.handle);
+  running.clear();
+}
+
 /** One splice carried by the native relay. */
 class NativeSplice extends SpliceBase<RelaySocket> {
   handle: object | null = null;
@@ -220,10 +234,16 @@ class NativeSplice extends SpliceBase<RelaySocket> {
     const a = this.a._handle;
     const b = this.b._handle;
     if (!a || !b || this.a.destroyed || this.b.destroyed) return false;
-    const h = relayAddon()!.start(a.fd, b.fd, this.onEnd);
+    // Like the sockets' own handles: a pair both unref()ed does not keep the process alive.
+    const ref = a.hasRef() || b.hasRef();
+    const h = relayAddon()!.start(a.fd, b.fd, this.onEnd, ref);
     if (typeof h === 'number') return false;
     this.handle = h;
     running.add(this);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.once('exit', stopAllAtExit);
+    }
     for (const s of [this.a, this.b]) {
       const own = s as unknown as Record<string, unknown>;
       own._write = refuseWrite;

@@ -308,3 +308,44 @@ for (const [what, path] of [
     });
   });
 }
+
+// A child whose spliced sockets are all unref()ed: the relay must not keep it alive.
+const unrefScript = `
+import net from 'node:net';
+import { splice } from './src/stream/index.ts';
+const srv = net.createServer({ allowHalfOpen: true });
+await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+const pair = async () => {
+  const acc = new Promise((r) => srv.once('connection', r));
+  const c = net.connect({ port: srv.address().port, host: '127.0.0.1', allowHalfOpen: true });
+  await new Promise((r) => c.once('connect', r));
+  return [c, await acc];
+};
+const [L, a] = await pair();
+const [b, R] = await pair();
+for (const s of [L, a, b, R]) s.unref();
+srv.unref();
+void splice(a, b);
+// A ref()ed timer: the process lives until it printed, then nothing of the splice holds it.
+setTimeout(() => console.log(JSON.stringify({ relayed: a._handle.reading === false && a._read !== net.Socket.prototype._read })), 100);
+`;
+
+test('a pair whose sockets were unref()ed does not keep the process alive', T, () => {
+  const t0 = Date.now();
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', unrefScript],
+    {
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 15_000,
+    },
+  );
+  assert.equal(
+    r.signal,
+    null,
+    `ended by ${r.signal} after ${Date.now() - t0} ms (SIGTERM: the relay held the loop)`,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), { relayed: true });
+});
