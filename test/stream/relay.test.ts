@@ -255,8 +255,8 @@ test(
   },
 );
 
-// In a child whose relay cannot load: splice() carries on with the stream engine.
-const fallbackScript = `
+/** The start of a child script: L <-> a, b <-> R over loopback, splice() imported. */
+const childPrelude = `
 import net from 'node:net';
 import { splice } from './src/stream/index.ts';
 const srv = net.createServer({ allowHalfOpen: true });
@@ -269,6 +269,24 @@ const pair = async () => {
 };
 const [L, a] = await pair();
 const [b, R] = await pair();
+`;
+
+/** Runs `script` (after the prelude) in a child node from the package root. */
+function runChild(script: string, env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', childPrelude + script],
+    {
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 15_000,
+      env: { ...process.env, ...env },
+    },
+  );
+}
+
+// In a child whose relay cannot load: splice() carries on with the stream engine.
+const fallbackScript = `
 const done = splice(a, b);
 let got = '';
 R.on('data', (d) => (got += d));
@@ -290,16 +308,7 @@ for (const [what, path] of [
       relayPath = join(dir, 'hijack_relay.node');
       writeFileSync(relayPath, 'not an ELF file');
     }
-    const r = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', fallbackScript],
-      {
-        cwd: fileURLToPath(new URL('../../', import.meta.url)),
-        encoding: 'utf8',
-        timeout: 20_000,
-        env: { ...process.env, HIJACK_RELAY_PATH: relayPath },
-      },
-    );
+    const r = runChild(fallbackScript, { HIJACK_RELAY_PATH: relayPath });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), {
       relay: 'stream',
@@ -311,18 +320,6 @@ for (const [what, path] of [
 
 // A child whose spliced sockets are all unref()ed: the relay must not keep it alive.
 const unrefScript = `
-import net from 'node:net';
-import { splice } from './src/stream/index.ts';
-const srv = net.createServer({ allowHalfOpen: true });
-await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-const pair = async () => {
-  const acc = new Promise((r) => srv.once('connection', r));
-  const c = net.connect({ port: srv.address().port, host: '127.0.0.1', allowHalfOpen: true });
-  await new Promise((r) => c.once('connect', r));
-  return [c, await acc];
-};
-const [L, a] = await pair();
-const [b, R] = await pair();
 for (const s of [L, a, b, R]) s.unref();
 srv.unref();
 void splice(a, b);
@@ -332,15 +329,7 @@ setTimeout(() => console.log(JSON.stringify({ relayed: a._handle.reading === fal
 
 test('a pair whose sockets were unref()ed does not keep the process alive', T, () => {
   const t0 = Date.now();
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', unrefScript],
-    {
-      cwd: fileURLToPath(new URL('../../', import.meta.url)),
-      encoding: 'utf8',
-      timeout: 15_000,
-    },
-  );
+  const r = runChild(unrefScript);
   assert.equal(
     r.signal,
     null,
