@@ -19,6 +19,11 @@ import {
 /** One of Node's per-connection listeners on a server socket. */
 export type NodeListener = readonly [event: string, fn: (...args: any[]) => void];
 
+/** Whether `fn` is Node's HTTP listener for `event` (by name, see internal/node-http.ts). */
+export function isNodeListener(event: string, fn: NodeListener[1]): boolean {
+  return nodeSocketListeners[event]?.includes(fn.name) === true;
+}
+
 /** Node's HTTP listeners on `socket`, found by name (see internal/node-http.ts). */
 export function nodeListenersOf(socket: ServerSocket): NodeListener[] {
   const found: NodeListener[] = [];
@@ -60,7 +65,7 @@ export function detachSocket(
   // originals by assignment, as Node does (a delete would make the socket a dictionary).
   const own = socket as unknown as Record<string, unknown>;
   const proto = net.Socket.prototype as unknown as Record<string, unknown>;
-  for (const key of ['on', 'addListener', 'prependListener', 'setEncoding']) {
+  for (const key of wrappedByNode) {
     if (Object.prototype.hasOwnProperty.call(socket, key)) own[key] = proto[key];
   }
   socket._paused = false;
@@ -80,6 +85,9 @@ export function detachSocket(
   leaveServer(socket);
   leaveServer(socket._parent ?? null);
 }
+
+/** Socket methods Node's HTTP server replaces on the instance. */
+const wrappedByNode = ['on', 'addListener', 'prependListener', 'setEncoding'] as const;
 
 /** Drops the socket from net.Server's count, so server.close() does not wait for it (Go). */
 function leaveServer(socket: ServerSocket | null): void {
@@ -122,8 +130,12 @@ export function retireResponse(res: ServerResponse, socket: net.Socket): void {
   if (r.socket === socket) res.detachSocket(socket);
   // A taken-over response never finishes: Node's finish handler (bound to the request, the
   // socket and the connection's parser state) would only keep all of that alive.
-  for (const fn of res.listeners('finish') as ((...a: unknown[]) => void)[]) {
-    if (fn.name === nodeResponseFinish) res.removeListener('finish', fn);
+  // Read in place: listeners() would copy the list.
+  const fin = (res as unknown as { _events: Record<string, unknown> })._events.finish;
+  for (const fn of typeof fin === 'function' ? [fin] : Array.isArray(fin) ? [...fin] : []) {
+    if ((fn as NodeListener[1]).name === nodeResponseFinish) {
+      res.removeListener('finish', fn as NodeListener[1]);
+    }
   }
   const own = res as unknown as Record<string, unknown>;
   for (const [name, fn] of refusers) own[name] = fn;

@@ -13,7 +13,7 @@
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { framingOf, type BodyScanner } from './framing.js';
-import { nodeListenersOf, type NodeListener } from './detach.js';
+import { isNodeListener, type NodeListener } from './detach.js';
 import {
   HPE_PAUSED,
   isPause,
@@ -89,8 +89,6 @@ export class Gate {
   private cur: GatedMessage | null = null;
   private readonly nodeOnIncoming: (req: unknown, keepAlive: boolean) => number;
   private readonly nodeOnExecute: (ret: unknown) => void;
-  /** Node's listeners left on the socket, removed at a takeover. */
-  readonly nodeListeners: NodeListener[] = [];
   detached = false;
 
   private constructor(
@@ -108,9 +106,11 @@ export class Gate {
     const gate = new Gate(socket, parser);
     (socket as unknown as Record<symbol, Gate>)[kGate] = gate;
     // Bytes that reach JS (a socket the parser does not consume) go through the gate too.
-    for (const [event, fn] of nodeListenersOf(socket)) {
-      if (event === 'data') socket.removeListener(event, fn);
-      else gate.nodeListeners.push([event, fn]);
+    // Node's other listeners are looked up only if the connection is taken over.
+    const data = (socket as unknown as { _events: Record<string, unknown> })._events.data;
+    for (const fn of typeof data === 'function' ? [data] : Array.isArray(data) ? [...data] : []) {
+      if (isNodeListener('data', fn as NodeListener[1]))
+        socket.removeListener('data', fn as NodeListener[1]);
     }
     // The prototype's `on`: Node's instance wrapper would stop the parser consuming.
     const on = net.Socket.prototype.on as (

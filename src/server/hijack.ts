@@ -97,7 +97,7 @@ function start(req: IncomingMessage, res: ServerResponse): Promise<Hijacked> {
     return new Promise((resolve) => {
       msg.take = (pending) => {
         const head = composeHead(req, msg.framing, msg.bodyWanted || msg.parsed, pending);
-        resolve(finish(req, res, socket, head, gate.nodeListeners));
+        resolve(finish(req, res, socket, head));
       };
       gate.pump();
     });
