@@ -95,22 +95,21 @@ static void release(relay_t *r) {
 
 static void on_poll_closed(uv_handle_t *h) { release(((end_t *)h->data)->r); }
 
-static void cleanup_hook(void *arg);
-
-/* Stops watching both descriptors at once (synchronously) and drops the JS callback. */
-static void halt(relay_t *r) {
-  if (r->done) return;
+/* Stops watching both descriptors at once (synchronously; the handles' memory goes in
+ * their close callbacks). Returns 0 if it had stopped already. */
+static int close_polls(relay_t *r) {
+  if (r->done) return 0;
   r->done = 1;
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&r->end[i].poll, on_poll_closed);
-  napi_remove_env_cleanup_hook(r->env, cleanup_hook, r);
+  return 1;
 }
 
-static void cleanup_hook(void *arg) {
-  relay_t *r = arg;
-  if (r->done) return;
-  r->done = 1;
-  for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&r->end[i].poll, on_poll_closed);
-  /* The env is going away: its references are freed with it. */
+/* The env is going away: its references are freed with it. */
+static void cleanup_hook(void *arg) { close_polls(arg); }
+
+/* Stops the relay for good: no more watching, no cleanup hook left behind. */
+static void halt(relay_t *r) {
+  if (close_polls(r)) napi_remove_env_cleanup_hook(r->env, cleanup_hook, r);
 }
 
 /* Ends the relay and tells JS: err 0 for a clean end, else a positive errno. */
@@ -288,12 +287,8 @@ out:
 static void handle_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   relay_t *r = data;
-  if (!r->done) {
-    /* Unreachable while the TS side holds running relays; kept safe regardless. */
-    r->done = 1;
-    for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&r->end[i].poll, on_poll_closed);
-    napi_remove_env_cleanup_hook(env, cleanup_hook, r);
-  }
+  /* A running relay is unreachable from here while the TS side holds it; safe regardless. */
+  halt(r);
   if (r->on_end) napi_delete_reference(env, r->on_end);
   if (r->actx) napi_async_destroy(env, r->actx);
   r->on_end = NULL;

@@ -24,20 +24,23 @@ export function isNodeListener(event: string, fn: NodeListener[1]): boolean {
   return nodeSocketListeners[event]?.includes(fn.name) === true;
 }
 
+/**
+ * The listeners of `event` on `emitter`, read from its table: EventEmitter keeps one as a
+ * function and several as an array (copied here, so callers may remove while iterating).
+ * Cheaper than listeners(), which also unwraps once() wrappers.
+ */
+export function listenersIn(emitter: object, event: string): NodeListener[1][] {
+  const l = (emitter as { _events: Record<string, unknown> })._events[event] as
+    NodeListener[1] | NodeListener[1][] | undefined;
+  return typeof l === 'function' ? [l] : l ? l.slice() : [];
+}
+
 /** Node's HTTP listeners on `socket`, found by name (see internal/node-http.ts). */
 export function nodeListenersOf(socket: ServerSocket): NodeListener[] {
   const found: NodeListener[] = [];
-  // EventEmitter keeps one listener as a function and several as an array; read them in
-  // place instead of copying each list with listeners().
-  const events = (socket as unknown as { _events: Record<string, unknown> })._events;
   for (const event in nodeSocketListeners) {
-    const names = nodeSocketListeners[event]!;
-    const l = events[event] as
-      ((...args: any[]) => void) | ((...args: any[]) => void)[] | undefined;
-    if (typeof l === 'function') {
-      if (names.includes(l.name)) found.push([event, l]);
-    } else if (l) {
-      for (const fn of l) if (names.includes(fn.name)) found.push([event, fn]);
+    for (const fn of listenersIn(socket, event)) {
+      if (isNodeListener(event, fn)) found.push([event, fn]);
     }
   }
   return found;
@@ -130,12 +133,8 @@ export function retireResponse(res: ServerResponse, socket: net.Socket): void {
   if (r.socket === socket) res.detachSocket(socket);
   // A taken-over response never finishes: Node's finish handler (bound to the request, the
   // socket and the connection's parser state) would only keep all of that alive.
-  // Read in place: listeners() would copy the list.
-  const fin = (res as unknown as { _events: Record<string, unknown> })._events.finish;
-  for (const fn of typeof fin === 'function' ? [fin] : Array.isArray(fin) ? [...fin] : []) {
-    if ((fn as NodeListener[1]).name === nodeResponseFinish) {
-      res.removeListener('finish', fn as NodeListener[1]);
-    }
+  for (const fn of listenersIn(res, 'finish')) {
+    if (fn.name === nodeResponseFinish) res.removeListener('finish', fn);
   }
   const own = res as unknown as Record<string, unknown>;
   for (const [name, fn] of refusers) own[name] = fn;

@@ -13,7 +13,7 @@
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { framingOf, type BodyScanner } from './framing.js';
-import { isNodeListener, type NodeListener } from './detach.js';
+import { isNodeListener, listenersIn } from './detach.js';
 import {
   HPE_PAUSED,
   isPause,
@@ -107,10 +107,8 @@ export class Gate {
     (socket as unknown as Record<symbol, Gate>)[kGate] = gate;
     // Bytes that reach JS (a socket the parser does not consume) go through the gate too.
     // Node's other listeners are looked up only if the connection is taken over.
-    const data = (socket as unknown as { _events: Record<string, unknown> })._events.data;
-    for (const fn of typeof data === 'function' ? [data] : Array.isArray(data) ? [...data] : []) {
-      if (isNodeListener('data', fn as NodeListener[1]))
-        socket.removeListener('data', fn as NodeListener[1]);
+    for (const fn of listenersIn(socket, 'data')) {
+      if (isNodeListener('data', fn)) socket.removeListener('data', fn);
     }
     // The prototype's `on`: Node's instance wrapper would stop the parser consuming.
     const on = net.Socket.prototype.on as (

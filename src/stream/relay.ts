@@ -82,7 +82,6 @@ function plainSocket(s: Duplex): s is RelaySocket {
     (kind === 'TCP' || kind === 'Pipe') &&
     typeof h.fd === 'number' &&
     h.fd >= 0 &&
-    typeof h.readStop === 'function' &&
     !s.connecting &&
     !s.destroyed &&
     !s.writableEnded &&
@@ -134,7 +133,7 @@ function refuseWrite(this: net.Socket, _c: unknown, _e: unknown, cb: (err: Error
 /** `end()` while relayed: the relay half-closes once the bytes it holds for this side are out. */
 function relayFinal(this: net.Socket, cb: (err?: Error | null) => void): void {
   const sp = relayOf(this);
-  if (sp?.handle && !sp.done) relayAddon()!.shutdownWrite(sp.handle, this === sp.a ? 0 : 1);
+  if (sp?.handle) relayAddon()!.shutdownWrite(sp.handle, this === sp.a ? 0 : 1);
   cb();
 }
 
@@ -197,22 +196,6 @@ class NativeSplice extends SpliceBase<RelaySocket> {
       this.bToA += counts[1]!;
       this.handle = null;
     }
-    this.release(end, error);
-  }
-
-  /** The relay ended by itself: both EOFs carried across, or a system call failed. */
-  readonly onEnd = (errno: number, aToB: number, bToA: number, syscall: string): void => {
-    if (this.done) return;
-    this.aToB += aToB;
-    this.bToA += bToA;
-    this.handle = null;
-    this.done = true;
-    running.delete(this);
-    if (errno === 0) this.release('eof');
-    else this.release('error', systemError(errno, syscall));
-  };
-
-  private release(end: SpliceEnd, error?: Error): void {
     for (const s of [this.a, this.b]) {
       s.removeListener('error', onRelayError);
       s.removeListener('close', onRelayClose);
@@ -223,8 +206,17 @@ class NativeSplice extends SpliceBase<RelaySocket> {
     this.settle(end, error, 'native');
   }
 
+  /** The relay ended by itself (it stopped already): both EOFs carried, or a call failed. */
+  readonly onEnd = (errno: number, aToB: number, bToA: number, syscall: string): void => {
+    this.aToB += aToB;
+    this.bToA += bToA;
+    this.handle = null;
+    if (errno === 0) this.finish('eof');
+    else this.finish('error', systemError(errno, syscall));
+  };
+
   tick(): void {
-    if (this.done || !this.handle) return;
+    if (!this.handle) return;
     relayAddon()!.counts(this.handle, counts);
     idleCheck(this, counts[2]!, tickRelay);
   }
