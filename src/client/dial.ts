@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { HijackError, isHijackError } from '../errors.js';
-import { formatRequestHead, readResponseHead, type ResponseHead } from './response-head.js';
+import { formatRequestHead, readResponseHead, type ResponseHead } from '../http1/head.js';
 import { resolveTarget, type ResolvedTarget, type Target } from './target.js';
 
 /** Options of {@link dialHijack}. */

@@ -10,7 +10,7 @@ export {
   parseResponseHead,
   formatRequestHead,
   DEFAULT_MAX_HEADER_SIZE,
-} from './response-head.js';
-export type { ReadResponseHeadOptions, ResponseHead, RequestHead } from './response-head.js';
+} from '../http1/head.js';
+export type { ReadResponseHeadOptions, ResponseHead, RequestHead } from '../http1/head.js';
 export { resolveTarget } from './target.js';
 export type { Target, TargetObject, ResolvedTarget } from './target.js';

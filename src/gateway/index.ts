@@ -22,7 +22,7 @@ export type {
 } from './forward/events.js';
 export { DEFAULT_UPSTREAM } from './defaults.js';
 export { parseUpstream, type UpstreamTarget, type UpstreamTlsOptions } from './forward/upstream.js';
-export { stripHopByHop, upgradeType } from './forward/hop-by-hop.js';
+export { stripHopByHop, upgradeType } from '../http1/hop-by-hop.js';
 export {
   compilePolicy,
   checkFraming,

@@ -42,7 +42,7 @@ import type {
   GatewayTakeoverEvent,
   TakeoverEnd,
 } from './forward/events.js';
-import { upgradeType } from './forward/hop-by-hop.js';
+import { upgradeType } from '../http1/hop-by-hop.js';
 import { rawErrorResponse, replyError } from './forward/reply.js';
 import { forwardRequest } from './forward/request.js';
 import { forwardTakeover } from './forward/takeover.js';

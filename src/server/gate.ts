@@ -12,7 +12,7 @@
  */
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { framingOf, type BodyScanner } from './framing.js';
+import { framingOf, type BodyScanner } from '../http1/framing.js';
 import { isNodeListener, listenersIn } from './detach.js';
 import {
   HPE_PAUSED,

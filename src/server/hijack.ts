@@ -5,8 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { HijackError } from '../errors.js';
-import type { BodyScanner } from './framing.js';
-import { framingOf } from './framing.js';
+import type { BodyScanner } from '../http1/framing.js';
+import { framingOf } from '../http1/framing.js';
 import {
   detachSocket,
   type NodeListener,

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
 import { HijackError } from '../../errors.js';
-import { appendForwardedFor, stripHopByHop } from './hop-by-hop.js';
+import { appendForwardedFor, stripHopByHop } from '../../http1/hop-by-hop.js';
 import { replyError } from './reply.js';
 import { upstreamUnreachable } from './upstream.js';
 import type { UpstreamTarget } from './upstream.js';

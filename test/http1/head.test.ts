@@ -7,7 +7,7 @@ import {
   parseResponseHead,
   readResponseHead,
   type RequestHead,
-} from '../../src/client/response-head.js';
+} from '../../src/http1/head.js';
 import { isHijackError } from '../../src/errors.js';
 
 const T = { timeout: 10_000 };

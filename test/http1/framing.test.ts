@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BodyScanner, requestFraming, responseFraming } from '../../src/server/framing.js';
+import { BodyScanner, requestFraming, responseFraming } from '../../src/http1/framing.js';
 import { isHijackError } from '../../src/index.js';
-import { dechunk } from './util.js';
+import { dechunk } from '../server/util.js';
 
 /** A chunked encoding of `chunks` (with optional extensions and trailers) and where each chunk's data lies. */
 function encode(chunks: Buffer[], ext: boolean, trailers: string[]) {
