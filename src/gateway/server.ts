@@ -351,6 +351,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     if (decision.action === 'deny') return refuse(decision);
     ev.decision = 'allow';
     ev.path = decision.path;
+    ev.target = decision.target;
     ev.rule = `${decision.rule.effect} ${decision.rule.text}`;
     const forwardedFor =
       input.forwardedFor && req.socket.remoteAddress ? req.socket.remoteAddress : undefined;

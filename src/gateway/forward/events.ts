@@ -21,6 +21,8 @@ export interface GatewayRequestEvent {
   path?: string;
   /** The rule that decided (`allow GET /containers/json`), if one did. */
   rule?: string;
+  /** The request target forwarded upstream (the admitted canonical target), when admitted. */
+  target?: string;
   decision: 'allow' | 'deny';
   /** Why a request was refused (policy, identity or framing). */
   reason?: DenyReason;
