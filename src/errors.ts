@@ -81,6 +81,16 @@ export const codes = {
   ERR_USAGE: 'ERR_USAGE',
   /** The upstream is missing, refused, or failed mid-request. */
   ERR_UPSTREAM: 'ERR_UPSTREAM',
+  /** A request body is not well framed (a chunked body Go would refuse, a body cut short). */
+  ERR_MALFORMED_BODY: 'ERR_MALFORMED_BODY',
+  /** A request body is larger than the configured maximum (answered 413). */
+  ERR_BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE',
+  /** A request body stopped arriving for the body timeout (answered 408). */
+  ERR_BODY_TIMEOUT: 'ERR_BODY_TIMEOUT',
+  /** A request waited for an upstream slot longer than the queue timeout (answered 503). */
+  ERR_QUEUE_TIMEOUT: 'ERR_QUEUE_TIMEOUT',
+  /** A configured limit on connections or streams was reached (answered 429). */
+  ERR_LIMIT: 'ERR_LIMIT',
 } as const;
 
 /** A code of {@link codes}. */

@@ -19,16 +19,23 @@ import {
 } from '../gateway/config/settings.js';
 import {
   parseBool,
+  parseCount,
   parseDuration,
   parseEndpoint,
   parseId,
   parseLogLevel,
+  parseSize,
   LOG_LEVELS,
 } from '../gateway/config/values.js';
 import { parseCidr } from '../gateway/identity/cidr.js';
 import { loadTokens } from '../gateway/identity/tokens.js';
 import { parseRule } from '../gateway/policy/rule.js';
-import type { GatewayOptions, GatewayTimeouts, RuleEffect } from '../gateway/types.js';
+import type {
+  GatewayLimits,
+  GatewayOptions,
+  GatewayTimeouts,
+  RuleEffect,
+} from '../gateway/types.js';
 
 /** Environment variables read by `hijack gateway` (besides Tecnativa's with `--preset tecnativa`). */
 export const GATEWAY_ENV = {
@@ -50,6 +57,13 @@ export const GATEWAY_ENV = {
   HIJACK_GATEWAY_HEAD_TIMEOUT: 'like --head-timeout',
   HIJACK_GATEWAY_IDLE_TIMEOUT: 'like --idle-timeout',
   HIJACK_GATEWAY_STREAM_TIMEOUT: 'like --stream-timeout',
+  HIJACK_GATEWAY_BODY_TIMEOUT: 'like --body-timeout',
+  HIJACK_GATEWAY_QUEUE_TIMEOUT: 'like --queue-timeout',
+  HIJACK_GATEWAY_MAX_CONNECTIONS: 'like --max-connections',
+  HIJACK_GATEWAY_MAX_CONNECTIONS_PER_IDENTITY: 'like --max-connections-per-identity',
+  HIJACK_GATEWAY_MAX_STREAMS: 'like --max-streams',
+  HIJACK_GATEWAY_MAX_STREAMS_PER_IDENTITY: 'like --max-streams-per-identity',
+  HIJACK_GATEWAY_MAX_BODY: 'like --max-body',
   HIJACK_GATEWAY_FORWARD_PROXY: '1 turns on --forward-proxy',
   HIJACK_GATEWAY_CONNECT_ALLOW: 'host:port entries, comma-separated (like --connect-allow)',
   HIJACK_GATEWAY_LOG_LEVEL: 'like --log-level',
@@ -153,6 +167,25 @@ export function gatewayCommand(): Command {
       '--stream-timeout <duration>',
       'streams and hijacked connections without traffic (default 0 = off: never cuts logs -f or events)',
     )
+    .option(
+      '--body-timeout <duration>',
+      'a request body with no byte arriving: 408 and close (default 30s)',
+    )
+    .option(
+      '--queue-timeout <duration>',
+      'a request waiting for a free upstream connection: then 503 (default 10s)',
+    )
+    .option('--max-connections <n>', 'client connections at once, in total (default 4096; 0 = off)')
+    .option(
+      '--max-connections-per-identity <n>',
+      'client connections at once per token, uid, certificate or address (default 0 = off)',
+    )
+    .option(
+      '--max-streams <n>',
+      'takeovers and streaming answers (events, logs -f, …) at once, in total (default 1024)',
+    )
+    .option('--max-streams-per-identity <n>', 'streams at once per identity (default 0 = off)')
+    .option('--max-body <size>', 'largest request body, e.g. 64MiB (default 0 = off); 413 beyond')
     .option('--forward-proxy', 'also act as a forward proxy for CONNECT to --connect-allow targets')
     .option(
       '--connect-allow <host:port>',
@@ -212,6 +245,13 @@ export interface GatewayFlags {
   headTimeout?: string;
   idleTimeout?: string;
   streamTimeout?: string;
+  bodyTimeout?: string;
+  queueTimeout?: string;
+  maxConnections?: string;
+  maxConnectionsPerIdentity?: string;
+  maxStreams?: string;
+  maxStreamsPerIdentity?: string;
+  maxBody?: string;
   forwardProxy?: boolean;
   connectAllow?: string[];
   logLevel?: string;
@@ -251,9 +291,42 @@ function timeouts(
   code: 'ERR_USAGE' | 'ERR_CONFIG',
 ): Partial<GatewayTimeouts> {
   const out: Partial<GatewayTimeouts> = {};
-  for (const k of ['connect', 'head', 'idle', 'stream'] as const) {
+  for (const k of ['connect', 'head', 'idle', 'stream', 'body', 'queue'] as const) {
     const v = get(k);
     if (v !== undefined) out[k] = flag(label(k), () => parseDuration(v, 'value'), code);
+  }
+  return out;
+}
+
+const LIMIT_FLAGS: Record<keyof GatewayLimits, string> = {
+  connections: '--max-connections',
+  connectionsPerIdentity: '--max-connections-per-identity',
+  streams: '--max-streams',
+  streamsPerIdentity: '--max-streams-per-identity',
+  maxBody: '--max-body',
+};
+const LIMIT_ENV: Record<keyof GatewayLimits, string> = {
+  connections: 'MAX_CONNECTIONS',
+  connectionsPerIdentity: 'MAX_CONNECTIONS_PER_IDENTITY',
+  streams: 'MAX_STREAMS',
+  streamsPerIdentity: 'MAX_STREAMS_PER_IDENTITY',
+  maxBody: 'MAX_BODY',
+};
+
+function limitSettings(
+  values: Partial<Record<keyof GatewayLimits, string | undefined>>,
+  labels: Record<keyof GatewayLimits, string>,
+  code: 'ERR_USAGE' | 'ERR_CONFIG',
+): Partial<GatewayLimits> {
+  const out: Partial<GatewayLimits> = {};
+  for (const k of Object.keys(labels) as (keyof GatewayLimits)[]) {
+    const v = values[k];
+    if (v === undefined) continue;
+    out[k] = flag(
+      labels[k],
+      () => (k === 'maxBody' ? parseSize(v, 'value') : parseCount(v, 'value')),
+      code,
+    );
   }
   return out;
 }
@@ -308,6 +381,17 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Gatewa
   s.timeouts = timeouts(
     (k) => E(`${k.toUpperCase()}_TIMEOUT`),
     (k) => n(`${k.toUpperCase()}_TIMEOUT`),
+    C,
+  );
+  s.limits = limitSettings(
+    Object.fromEntries(Object.entries(LIMIT_ENV).map(([k, v]) => [k, E(v)])) as Record<
+      keyof GatewayLimits,
+      string | undefined
+    >,
+    Object.fromEntries(Object.entries(LIMIT_ENV).map(([k, v]) => [k, n(v)])) as Record<
+      keyof GatewayLimits,
+      string
+    >,
     C,
   );
   if (E('FORWARD_PROXY'))
@@ -383,10 +467,23 @@ export function settingsFromFlags(o: GatewayFlags): GatewaySettings {
     head: o.headTimeout,
     idle: o.idleTimeout,
     stream: o.streamTimeout,
+    body: o.bodyTimeout,
+    queue: o.queueTimeout,
   };
   s.timeouts = timeouts(
     (k) => t[k],
     (k) => `--${k}-timeout`,
+    'ERR_USAGE',
+  );
+  s.limits = limitSettings(
+    {
+      connections: o.maxConnections,
+      connectionsPerIdentity: o.maxConnectionsPerIdentity,
+      streams: o.maxStreams,
+      streamsPerIdentity: o.maxStreamsPerIdentity,
+      maxBody: o.maxBody,
+    },
+    LIMIT_FLAGS,
     'ERR_USAGE',
   );
   if (o.forwardProxy) s.forwardProxy = true;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AuthOptions, GatewayTimeouts } from './types.js';
+import type { AuthOptions, GatewayLimits, GatewayTimeouts } from './types.js';
 
 /** Default timeouts (milliseconds; 0 = off): none of them cuts a long `docker logs -f` or `docker events`. */
 export const DEFAULT_TIMEOUTS: Readonly<GatewayTimeouts> = Object.freeze({
@@ -12,6 +12,17 @@ export const DEFAULT_TIMEOUTS: Readonly<GatewayTimeouts> = Object.freeze({
   head: 30_000,
   idle: 300_000,
   stream: 0,
+  body: 30_000,
+  queue: 10_000,
+});
+
+/** Default resource limits (0 = off). */
+export const DEFAULT_LIMITS: Readonly<GatewayLimits> = Object.freeze({
+  connections: 4096,
+  connectionsPerIdentity: 0,
+  streams: 1024,
+  streamsPerIdentity: 0,
+  maxBody: 0,
 });
 
 /** The default listener. */

@@ -18,21 +18,25 @@ import net from 'node:net';
 import type { Pool } from 'undici';
 import { HijackError } from '../errors.js';
 import { enableHijack, trackConnections } from '../server/index.js';
-import { compilePolicy, checkFraming, deny } from './policy/index.js';
+import { compilePolicy, deny } from './policy/index.js';
 import type { Policy } from './policy/index.js';
 import { connectionFacts, createAuthenticator } from './identity/index.js';
 import type {
   AuthOptions,
-  ClientIdentity,
   ConnectionFacts,
   DenyDecision,
   Endpoint,
   ForwardProxyOptions,
+  GatewayLimits,
   GatewayOptions,
   GatewayTimeouts,
-  PolicyDecision,
   PolicySpec,
 } from './types.js';
+import { admit } from './admit.js';
+import type { AdmitContext, Admission } from './admit.js';
+import { identityKey, KeyedLimit, SlotQueue } from './forward/limits.js';
+import type { Release } from './forward/limits.js';
+import type { ForwardOutcome } from './forward/request.js';
 import { forwardConnect } from './forward/connect.js';
 import { errorInfo } from './forward/events.js';
 import type {
@@ -50,7 +54,7 @@ import type { Switched } from './forward/takeover.js';
 import { splice } from '../stream/splice.js';
 import type { SpliceResult } from '../stream/splice.js';
 import { createUpstreamPool, parseUpstream } from './forward/upstream.js';
-import { DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM, openAuth } from './defaults.js';
+import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM, openAuth } from './defaults.js';
 import type { UpstreamTarget, UpstreamTlsOptions } from './forward/upstream.js';
 
 export { DEFAULT_TIMEOUTS };
@@ -72,6 +76,8 @@ export interface CreateGatewayOptions {
   policy?: Partial<PolicySpec>;
   auth?: Partial<AuthOptions>;
   timeouts?: Partial<GatewayTimeouts>;
+  /** Resource limits; see {@link GatewayLimits} for the defaults. */
+  limits?: Partial<GatewayLimits>;
   forwardProxy?: Partial<ForwardProxyOptions>;
   /** Append the client address to X-Forwarded-For. Default false (a Docker socket needs none). */
   forwardedFor?: boolean;
@@ -211,13 +217,45 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   const maxHeaderSize = input.maxHeaderSize ?? 16 * 1024;
   const maxHeadersCount = input.maxHeadersCount ?? 100;
   const shutdownGrace = input.shutdownGrace ?? 5000;
-  const rawStreamPaths = input.rawStreamPaths ?? DOCKER_RAW_STREAM_PATHS;
+  const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...input.limits };
+  for (const [k, v] of Object.entries(limits)) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+      throw new HijackError(
+        'ERR_CONFIG',
+        `limits.${k} must be a whole number ≥ 0 (0 = off), got ${String(v)}`,
+      );
+    }
+  }
+  const upstreamConnections = input.upstreamConnections ?? 64;
   const pool: Pool = createUpstreamPool(up.target, {
-    connections: input.upstreamConnections ?? 64,
+    connections: upstreamConnections,
     connectTimeout: timeouts.connect,
     keepAliveTimeout: 4000,
     ...(up.tls ? { tls: up.tls } : {}),
   });
+  // Streaming answers: their own connections (as many as streams may be open), never
+  // the pooled ones short requests wait for.
+  const streamPool: Pool = createUpstreamPool(up.target, {
+    connections: limits.streams > 0 ? limits.streams : 1 << 20,
+    connectTimeout: timeouts.connect,
+    keepAliveTimeout: 1000,
+    ...(up.tls ? { tls: up.tls } : {}),
+  });
+  const slots = new SlotQueue(upstreamConnections);
+  const streams = new KeyedLimit('streams', limits.streams, limits.streamsPerIdentity);
+  const connections = new KeyedLimit(
+    'connections',
+    limits.connections,
+    limits.connectionsPerIdentity,
+  );
+  const admitContext: AdmitContext = {
+    policy,
+    auth,
+    forwardProxy: options.forwardProxy,
+    maxHeadersCount,
+    maxBody: limits.maxBody,
+    rawStreamPaths: input.rawStreamPaths ?? DOCKER_RAW_STREAM_PATHS,
+  };
 
   const emitter = new EventEmitter<GatewayEvents>();
   const servers: (http.Server | https.Server)[] = [];
@@ -265,7 +303,11 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     }
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    expectContinue: boolean,
+  ): Promise<void> {
     const started = performance.now();
     const ev: GatewayRequestEvent = {
       id: ++requestSeq,
@@ -281,53 +323,26 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       ev.durations.total = performance.now() - started;
       emitter.emit('request', ev);
     };
+    const isTakeover = () => req.method === 'CONNECT' || upgradeType(req.rawHeaders) !== undefined;
     const refuse = (d: DenyDecision) => {
       ev.reason = d.reason;
       ev.status = d.status;
       if (d.rule) ev.rule = `${d.rule.effect} ${d.rule.text}`;
       if (d.path) ev.path = d.path;
-      // A refused takeover or CONNECT never gets its connection back: close it.
-      const close = req.method === 'CONNECT' || upgradeType(req.rawHeaders) !== undefined;
+      // A refused takeover or CONNECT never gets its connection back; neither does a
+      // request whose body was announced (100-continue) or is unread: close it.
+      const close = isTakeover() || expectContinue || d.status === 431 || d.status === 413;
       replyError(res, d.status, d.message, d.headers, close);
       done();
     };
 
     if (closing) {
-      ev.status = 503;
-      replyError(res, 503, 'hijack gateway: shutting down; retry on another instance', {}, true);
-      return done();
+      return refuse(deny(503, 'busy', 'shutting down; retry on another instance'));
     }
-    // Limits Node's parser lets through: a major version other than 1 (it parses
-    // `HTTP/2.0` lines), more fields than we accept (Node drops the excess silently).
-    if (req.httpVersionMajor !== 1) {
-      return refuse(
-        deny(400, 'bad-framing', `HTTP/${req.httpVersion} is not supported; speak HTTP/1.1`),
-      );
-    }
-    if (req.rawHeaders.length / 2 > maxHeadersCount) {
-      ev.status = 431;
-      replyError(res, 431, `hijack gateway: more than ${maxHeadersCount} header fields`, {}, true);
-      return done();
-    }
-    let identity: ClientIdentity;
+    let admission: Admission;
     try {
       const f = await factsOf(req.socket);
-      const refusedConn = auth.checkConnection(f);
-      if (refusedConn) return refuse(refusedConn);
-      const framing = checkFraming(req as IncomingMessage & { method: string });
-      if (framing) return refuse(framing);
-      // Node keeps only the first of repeated Authorization fields; refuse the ambiguity.
-      if (countField(req.rawHeaders, 'authorization') > 1) {
-        return refuse(
-          deny(401, 'unauthenticated', 'send exactly one Authorization header', {
-            headers: { 'WWW-Authenticate': 'Bearer' },
-          }),
-        );
-      }
-      const who = auth.identify(f, req.headers);
-      if ('action' in who) return refuse(who);
-      identity = who;
-      ev.identity = identity;
+      admission = admit(req, f, admitContext);
     } catch (err) {
       ev.status = 500;
       ev.error = errorInfo(err);
@@ -340,43 +355,82 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       );
       return done();
     }
-
-    const isConnect = req.method === 'CONNECT';
-    const decision: PolicyDecision = isConnect
-      ? policy.decideConnect(req.url ?? '', options.forwardProxy)
-      : policy.decide(
-          { method: req.method ?? '', url: req.url ?? '', httpVersion: req.httpVersion },
-          identity,
-        );
-    if (decision.action === 'deny') return refuse(decision);
+    if (admission.identity) ev.identity = admission.identity;
+    if (admission.action === 'deny') return refuse(admission);
+    const a = admission;
+    const decision = a.decision;
+    const identity = a.identity;
     ev.decision = 'allow';
     ev.path = decision.path;
     ev.target = decision.target;
     ev.rule = `${decision.rule.effect} ${decision.rule.text}`;
+    const key = identityKey(identity);
+    const connLimit = claimConnection(req.socket, key);
+    if (connLimit) return refuse(deny(429, 'limit', connLimit, { path: decision.path }));
     const forwardedFor =
       input.forwardedFor && req.socket.remoteAddress ? req.socket.remoteAddress : undefined;
 
-    const upgrade = isConnect ? undefined : upgradeType(req.rawHeaders);
-    const rawCandidate =
-      !isConnect && !upgrade && req.method === 'POST' && rawStreamPaths.test(decision.path);
-    if (!isConnect && !upgrade && !rawCandidate) {
-      const out = await forwardRequest(req, res, {
-        pool,
-        upstream: up.target,
-        target: decision.target,
-        headTimeout: timeouts.head,
-        streamTimeout: timeouts.stream,
-        ...(forwardedFor ? { forwardedFor } : {}),
-      });
+    if (a.carry === 'ordinary' || a.carry === 'stream') {
+      let release: Release;
+      if (a.carry === 'stream') {
+        const r = streams.take(key);
+        if (typeof r === 'string') return refuse(deny(429, 'limit', r, { path: decision.path }));
+        release = r;
+      } else {
+        const gone = new AbortController();
+        const onGone = () => gone.abort();
+        res.once('close', onGone);
+        try {
+          release = await slots.acquire(timeouts.queue, gone.signal);
+        } catch (err) {
+          const e = err as HijackError;
+          ev.error = errorInfo(e);
+          if (e.code === 'ERR_QUEUE_TIMEOUT')
+            return refuse(
+              deny(503, 'busy', `${e.message}; retry later`, {
+                path: decision.path,
+                headers: { 'Retry-After': '1' },
+              }),
+            );
+          ev.status = 0;
+          return done();
+        } finally {
+          res.removeListener('close', onGone);
+        }
+      }
+      let out: ForwardOutcome;
+      try {
+        out = await forwardRequest(req, res, {
+          pool: a.carry === 'stream' ? streamPool : pool,
+          upstream: up.target,
+          method: req.method ?? 'GET',
+          target: decision.target,
+          headers: a.headers,
+          framing: a.framing,
+          expectContinue: a.expectContinue,
+          headTimeout: timeouts.head,
+          streamTimeout: timeouts.stream,
+          bodyTimeout: timeouts.body,
+          maxBody: limits.maxBody,
+          ...(forwardedFor ? { forwardedFor } : {}),
+        });
+      } finally {
+        release();
+      }
       ev.status = out.status;
       ev.bytes = { in: out.bytesIn, out: out.bytesOut };
       if (out.headMs !== undefined) ev.durations.head = out.headMs;
-      if (out.error) ev.error = errorInfo(out.error);
+      if (out.error) ev.error = errorInfo(clientFault(req.socket, out.error));
+      if (ev.error?.code === 'ERR_MALFORMED_BODY' && ev.status === 0) ev.status = 400;
       return done();
     }
 
     // A takeover (or a tunnel): carried up to the switch here, then spliced by carry(),
     // so nothing of the request (req, res, this frame) stays alive with the stream.
+    const claimed = streams.take(key);
+    if (typeof claimed === 'string')
+      return refuse(deny(429, 'limit', claimed, { path: decision.path }));
+    const isConnect = a.carry === 'connect';
     const out: {
       status: number;
       switched?: Switched;
@@ -385,17 +439,23 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       bytesDown?: number;
       headMs?: number;
     } = isConnect
-      ? await forwardConnect(req, res, { connectTimeout: timeouts.connect })
+      ? await forwardConnect(req, res, { connectTimeout: timeouts.connect, to: a.connect! })
       : await forwardTakeover({
           req,
           res,
+          method: req.method ?? 'GET',
           target: decision.target,
-          upgrade,
+          headers: a.headers,
+          framing: a.framing,
+          expectContinue: a.expectContinue,
+          upgrade: a.upgrade,
           upstream: up.target,
           ...(up.tls ? { upstreamTls: up.tls } : {}),
           connectTimeout: timeouts.connect,
           headTimeout: timeouts.head,
           streamTimeout: timeouts.stream,
+          bodyTimeout: timeouts.body,
+          maxBody: limits.maxBody,
           maxHeaderSize,
           ...(forwardedFor ? { forwardedFor } : {}),
         });
@@ -403,6 +463,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     ev.status = out.status;
     if (out.headMs !== undefined) ev.durations.head = out.headMs;
     if (!out.switched) {
+      claimed();
       ev.bytes = { in: bytesUp, out: out.bytesDown ?? 0 };
       if (out.error) ev.error = errorInfo(out.error);
       return done();
@@ -410,8 +471,8 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     const event: GatewayTakeoverEvent = {
       requestId: ev.id,
       connId: ev.connId,
-      kind: isConnect ? 'connect' : upgrade ? 'upgrade' : 'raw-stream',
-      protocol: isConnect ? decision.target : (upgrade ?? 'raw-stream'),
+      kind: isConnect ? 'connect' : a.upgrade ? 'upgrade' : 'raw-stream',
+      protocol: isConnect ? decision.target : (a.upgrade ?? 'raw-stream'),
       method: ev.method,
       path: decision.path,
       identity,
@@ -420,11 +481,16 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     ev.durations.head ??= performance.now() - started;
     ev.takeover = event.kind === 'upgrade' ? event.protocol : event.kind;
     done();
-    carry(event, out.switched, bytesUp);
+    carry(event, out.switched, bytesUp, claimed);
   }
 
   /** Splices a switched connection and reports its end; holds only what the report needs. */
-  const carry = (event: GatewayTakeoverEvent, sw: Switched, bytesUp: number): void => {
+  const carry = (
+    event: GatewayTakeoverEvent,
+    sw: Switched,
+    bytesUp: number,
+    release: Release,
+  ): void => {
     const tk: LiveTakeover = { event, sockets: [sw.client, sw.upstream], shutdown: false };
     facts.delete(sw.client);
     live.add(tk);
@@ -436,6 +502,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       headBToA: sw.headBToA,
     }).then((s) => {
       live.delete(tk);
+      release();
       const end = endOf(s, tk);
       const report: GatewayTakeoverEvent = {
         ...tk.event,
@@ -458,8 +525,34 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     timer.unref();
   };
 
-  const handler = (req: IncomingMessage, res: ServerResponse) => {
-    handle(req, res).catch((err: unknown) => {
+  /** The identity each client connection is counted under, and its release. */
+  const connClaims = new WeakMap<net.Socket, { key: string; release: Release }>();
+  const claimConnection = (socket: net.Socket, key: string): string | undefined => {
+    const had = connClaims.get(socket);
+    if (had?.key === key) return undefined;
+    had?.release();
+    const r = connections.take(key);
+    if (typeof r === 'string') {
+      connClaims.delete(socket);
+      return r;
+    }
+    connClaims.set(socket, { key, release: r });
+    if (!had) socket.once('close', () => connClaims.get(socket)?.release());
+    return undefined;
+  };
+  /** Client sockets whose parser failed (a malformed head or body), with the parser's code. */
+  const parseFailures = new WeakMap<net.Socket, string>();
+  const clientFault = (socket: net.Socket, err: Error): Error => {
+    const code = parseFailures.get(socket);
+    if (code && (err as HijackError).code === 'ERR_SOCKET_CLOSED')
+      return new HijackError('ERR_MALFORMED_BODY', `the request body is malformed (${code})`, {
+        cause: err,
+      });
+    return err;
+  };
+
+  const run = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean) => {
+    handle(req, res, expectContinue).catch((err: unknown) => {
       // Last resort: a bug must not take the gateway down.
       replyError(
         res,
@@ -471,9 +564,13 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       if (!res.headersSent) res.destroy();
     });
   };
+  const handler = (req: IncomingMessage, res: ServerResponse) => run(req, res, false);
+  // Expect: 100-continue is answered after admission, never before.
+  const onCheckContinue = (req: IncomingMessage, res: ServerResponse) => run(req, res, true);
 
   const onClientError = (err: NodeJS.ErrnoException, socket: net.Socket) => {
     const code = err.code ?? 'ERR_UNKNOWN';
+    if (code.startsWith('HPE_')) parseFailures.set(socket, code);
     let status = 0;
     // A connection that never sent a byte gets no answer, only a close (Go does the same).
     if (
@@ -526,7 +623,9 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     server.timeout = 0;
     server.maxHeadersCount = maxHeadersCount + 1;
     enableHijack(server);
+    server.maxConnections = limits.connections > 0 ? limits.connections : Infinity;
     server.on('request', handler);
+    server.on('checkContinue', onCheckContinue);
     server.on('clientError', onClientError);
     return server;
   };
@@ -617,7 +716,10 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
         const deadline = Date.now() + grace + 1000;
         while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
         for (const tk of live) cut(tk);
-        await pool.close().catch(() => pool.destroy());
+        await Promise.all([
+          pool.close().catch(() => pool.destroy()),
+          streamPool.close().catch(() => streamPool.destroy()),
+        ]);
         emitter.emit('close');
       })();
       return closing;
@@ -626,12 +728,6 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   Object.defineProperty(gateway, 'tracker', { get: () => trackers[0], enumerable: true });
   Object.defineProperty(gateway, 'takeovers', { get: () => live.size, enumerable: true });
   return gateway as unknown as Gateway;
-}
-
-function countField(rawHeaders: string[], lower: string): number {
-  let n = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === lower) n++;
-  return n;
 }
 
 function describe(e: Endpoint): string {

@@ -1,29 +1,10 @@
 /**
- * Shapes shared by the gateway's policy, identity and config modules (part A) and its
- * forwarding engine (part B). Additive changes only: fields may be added, never renamed
- * or removed.
+ * Shapes shared by the gateway's policy, identity, config and forwarding modules.
+ * Additive changes only: fields may be added, never renamed or removed.
  *
- * Flow for one request (engine's view):
- * 1. per connection: `facts = await connectionFacts(socket)` then
- *    `auth.checkConnection(facts)` (CIDR, unix peer uid/gid, mTLS); a refusal closes the
- *    connection (or answers the first request with its status).
- * 2. per request: `checkFraming(req)` → 400 on smuggling shapes;
- *    `auth.identify(facts, req.headers)` → 401/403 or a {@link ClientIdentity};
- *    `policy.decide({ method, url, httpVersion }, identity)` → {@link PolicyDecision}.
- * 3. allowed: forward `decision.target` (the canonical request target, which is exactly
- *    what the policy matched) to the upstream; refused: answer
- *    `decision.status` with `decision.headers` and `JSON.stringify({ message })`.
- *
- * Functions (part A), all synchronous unless noted:
- * - `src/gateway/policy/index.ts`: `compilePolicy(spec) → Policy` with
- *   `decide(req, identity?) → PolicyDecision` and `decideConnect(authority, fwd) → PolicyDecision`;
- *   `checkFraming(req) → DenyDecision | undefined`; `normalizeTarget(url, max?)`; `parseRule(text, effect, source)`.
- * - `src/gateway/identity/index.ts`: `connectionFacts(socket) → ConnectionFacts`;
- *   `createAuthenticator(auth) → { checkConnection(facts) → DenyDecision | undefined,
- *   identify(facts, headers) → ClientIdentity | DenyDecision }`; `loadTokens(text, source)`.
- * - `src/gateway/config/index.ts`: `loadConfigFile(path)`, `presetRules(name, env?)`, `resolveGatewayOptions(input)`.
- * - `src/cli/gateway-args.ts`: `parseGatewayArgs(argv, env) → GatewayOptions` (throws
- *   HijackError ERR_USAGE / ERR_CONFIG), `gatewayCommand()` (commander Command builder).
+ * One request, in order: `admit()` (src/gateway/admit.ts, pure: the request's head and
+ * the connection's facts in, a refusal or a decision out), then the resource limits, then
+ * the forwarding of exactly what was decided (src/gateway/forward/).
  *
  * @module
  */
@@ -112,7 +93,12 @@ export type DenyReason =
   | 'forbidden-client' // 403: address / uid / gid / certificate not allowed
   | 'denied-by-rule' // 403: a deny rule matched
   | 'no-rule' // 403: no allow rule matched (deny by default)
-  | 'method-not-allowed'; // 405: no applicable allow rule names this method at all
+  | 'method-not-allowed' // 405: no applicable allow rule names this method at all
+  | 'too-many-headers' // 431: more header fields than the gateway accepts
+  | 'body-too-large' // 413: the request body is over the configured maximum
+  | 'expectation-failed' // 417: an Expect other than 100-continue
+  | 'limit' // 429: a connection or stream limit of the client or of the gateway is reached
+  | 'busy'; // 503: no upstream slot within the queue timeout, or the gateway is shutting down
 
 /** The outcome of a policy, framing or identity check. */
 export type PolicyDecision =
@@ -131,7 +117,7 @@ export type PolicyDecision =
     }
   | {
       action: 'deny';
-      status: 400 | 401 | 403 | 405 | 414;
+      status: 400 | 401 | 403 | 405 | 413 | 414 | 417 | 429 | 431 | 503;
       reason: DenyReason;
       /** For the JSON body `{"message": …}`; starts with `hijack gateway: `. Never holds a secret. */
       message: string;
@@ -243,6 +229,29 @@ export interface GatewayTimeouts {
   idle: number;
   /** A streaming response or hijacked connection with no byte in either direction. Default 0 (off): never cuts `docker logs -f` or `docker events`. */
   stream: number;
+  /** A request body with no byte arriving (ordinary requests and takeovers). Default 30 s. */
+  body: number;
+  /** An ordinary request waiting for a free upstream connection; then 503. Default 10 s. */
+  queue: number;
+}
+
+/**
+ * Resource limits; 0 turns one off. A stream is a takeover (upgrade, raw stream, CONNECT
+ * tunnel) or a streaming answer (`/events`, `logs?follow`, `stats`, `wait`, image pulls,
+ * pushes, builds, loads, exports and archives): streams get their own upstream connections,
+ * never the pooled ones ordinary requests wait for.
+ */
+export interface GatewayLimits {
+  /** Client connections open at once, in total. Default 4096. */
+  connections: number;
+  /** Client connections open at once per identity (token, uid, certificate or address). Default 0 (off). */
+  connectionsPerIdentity: number;
+  /** Streams open at once, in total. Default 1024. */
+  streams: number;
+  /** Streams open at once per identity. Default 0 (off). */
+  streamsPerIdentity: number;
+  /** Largest request body in bytes (413 beyond). Default 0 (off): bodies stream, never buffered whole. */
+  maxBody: number;
 }
 
 /** Log levels accepted by `--log-level`. */
@@ -262,6 +271,8 @@ export interface GatewayOptions {
   policy: PolicySpec;
   auth: AuthOptions;
   timeouts: GatewayTimeouts;
+  /** Resource limits (defaults in src/gateway/defaults.ts). */
+  limits?: GatewayLimits;
   forwardProxy: ForwardProxyOptions;
   logLevel: LogLevel;
   /** Where the JSON access log goes: `stdout` (default), `stderr` or a file path (appended). */

@@ -165,7 +165,39 @@ test(
       o.policy.rules.map((r) => `${r.effect} ${r.text}`),
       ['allow GET /c', 'allow GET,HEAD /d/**', 'allow GET /a', 'allow GET /b', 'deny GET /b'],
     );
-    assert.deepEqual(o.timeouts, { connect: 10_000, head: 30_000, idle: 300_000, stream: 0 });
+    assert.deepEqual(o.timeouts, {
+      connect: 10_000,
+      head: 30_000,
+      idle: 300_000,
+      stream: 0,
+      body: 30_000,
+      queue: 10_000,
+    });
+    const lim = parseGatewayArgs(
+      [
+        '--preset',
+        'readonly',
+        '--max-streams',
+        '8',
+        '--max-body',
+        '64KiB',
+        '--queue-timeout',
+        '2s',
+      ],
+      { HIJACK_GATEWAY_MAX_STREAMS_PER_IDENTITY: '2' },
+    );
+    assert.deepEqual(lim.limits, {
+      connections: 4096,
+      connectionsPerIdentity: 0,
+      streams: 8,
+      streamsPerIdentity: 2,
+      maxBody: 65536,
+    });
+    assert.equal(lim.timeouts.queue, 2000);
+    assert.throws(() => parseGatewayArgs(['--preset', 'readonly', '--max-body', '12 parsecs']), {
+      code: 'ERR_USAGE',
+      message: /--max-body/,
+    });
     assert.deepEqual(parseGatewayArgs(['--preset', 'readonly']).upstream, {
       kind: 'unix',
       path: '/var/run/docker.sock',

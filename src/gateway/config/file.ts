@@ -13,7 +13,15 @@ import type { IdentityMatcher, Rule, RuleBlock, RuleEffect } from '../types.js';
 import { parseCidr } from '../identity/cidr.js';
 import { PRESET_NAMES } from './presets.js';
 import type { GatewaySettings, TlsFiles } from './settings.js';
-import { parseBool, parseDuration, parseEndpoint, parseId, parseLogLevel } from './values.js';
+import {
+  parseBool,
+  parseCount,
+  parseDuration,
+  parseEndpoint,
+  parseId,
+  parseLogLevel,
+  parseSize,
+} from './values.js';
 
 class Ctx {
   constructor(
@@ -98,6 +106,7 @@ const TOP_KEYS = [
   'tls',
   'upstreamTls',
   'timeouts',
+  'limits',
   'forwardProxy',
   'logLevel',
   'metricsListen',
@@ -230,9 +239,26 @@ export function parseConfigText(text: string, name: string, dir = process.cwd())
           'head',
           'idle',
           'stream',
+          'body',
+          'queue',
         ])) {
           const raw = isScalar(tv) ? (tv.value as string | number) : str(ctx, tv, tk);
           s.timeouts[tk as 'connect'] = ctx.wrap(tv, () => parseDuration(raw, `timeouts.${tk}`));
+        }
+        break;
+      case 'limits':
+        s.limits = {};
+        for (const [lk, , lv] of entries(ctx, v, 'limits', [
+          'connections',
+          'connectionsPerIdentity',
+          'streams',
+          'streamsPerIdentity',
+          'maxBody',
+        ])) {
+          const raw = isScalar(lv) ? (lv.value as string | number) : str(ctx, lv, lk);
+          s.limits[lk as 'streams'] = ctx.wrap(lv, () =>
+            lk === 'maxBody' ? parseSize(raw, 'limits.maxBody') : parseCount(raw, `limits.${lk}`),
+          );
         }
         break;
       case 'forwardProxy':

@@ -12,6 +12,7 @@ import { loadTokens } from '../identity/tokens.js';
 import type {
   Endpoint,
   GatewayOptions,
+  GatewayLimits,
   GatewayTimeouts,
   LogLevel,
   Rule,
@@ -20,7 +21,7 @@ import type {
 } from '../types.js';
 import { presetRules, tecnativaFlag } from './presets.js';
 import { parseEndpoint } from './values.js';
-import { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM } from '../defaults.js';
+import { DEFAULT_LIMITS, DEFAULT_LISTEN, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM } from '../defaults.js';
 
 /** TLS file paths. */
 export interface TlsFiles {
@@ -50,6 +51,7 @@ export interface GatewaySettings {
   /** Upstream TLS (for a tls:// upstream). */
   upstreamTls?: TlsFiles;
   timeouts?: Partial<GatewayTimeouts>;
+  limits?: Partial<GatewayLimits>;
   forwardProxy?: boolean;
   connectAllow?: string[];
   logLevel?: LogLevel;
@@ -86,7 +88,7 @@ export function mergeSettings(...sources: GatewaySettings[]): GatewaySettings {
           ...((out as Record<string, unknown[]>)[k] ?? []),
           ...(v as unknown[]),
         ];
-      } else if (k === 'timeouts' || k === 'tls' || k === 'upstreamTls') {
+      } else if (k === 'timeouts' || k === 'limits' || k === 'tls' || k === 'upstreamTls') {
         (out as Record<string, object>)[k] = {
           ...((out as Record<string, object>)[k] ?? {}),
           ...(v as object),
@@ -224,6 +226,7 @@ export function resolveSettings(
       allowFingerprint: s.allowFingerprint ?? [],
     },
     timeouts: { ...DEFAULT_TIMEOUTS, ...(s.timeouts ?? {}) },
+    limits: { ...DEFAULT_LIMITS, ...(s.limits ?? {}) },
     forwardProxy: { enabled: !!s.forwardProxy, connectAllow },
     logLevel: s.logLevel ?? (tecnativa ? tecnativaLogLevel(env.LOG_LEVEL) : undefined) ?? 'info',
   };

@@ -44,6 +44,42 @@ export function parseDuration(text: string | number, name = 'duration'): number 
   return Math.round(ms);
 }
 
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+};
+
+/**
+ * Parse a size in bytes (`1048576`, `64KiB`, `16MiB`, `1GiB`, `10MB`; `0` = off); throws
+ * ERR_CONFIG naming the value when it is malformed.
+ */
+export function parseSize(text: string | number, name = 'size'): number {
+  const s = String(text).trim().toLowerCase();
+  const m = /^(\d+)\s*([a-z]*)$/.exec(s);
+  const unit = m ? SIZE_UNITS[m[2]!] : undefined;
+  if (!m || unit === undefined)
+    fail(`${name} '${text}' is not a size (use e.g. 1048576, 64KiB, 16MiB, 1GiB; 0 turns it off)`);
+  const n = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(n)) fail(`${name} '${text}' is too large`);
+  return n;
+}
+
+/** Parse a count (`0` = off); throws ERR_CONFIG naming the value when it is not a whole number. */
+export function parseCount(text: string | number, name = 'count'): number {
+  const s = String(text).trim();
+  if (!/^\d{1,9}$/.test(s)) fail(`${name} '${text}' is not a whole number (0 turns it off)`);
+  return Number(s);
+}
+
 /** Where an endpoint is used; decides which forms and parameters are accepted. */
 export type EndpointRole = 'listen' | 'upstream' | 'metrics';
 

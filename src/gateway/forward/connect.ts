@@ -1,5 +1,6 @@
 /**
- * CONNECT tunnels (forward-proxy mode): dial the allowed `host:port`, take the client
+ * CONNECT tunnels (forward-proxy mode): dial the `host:port` admission allowed (never a
+ * second parse of the request target), take the client
  * connection over, answer `200 Connection Established`, and hand both ends back for the
  * caller to splice; bytes the client sent right behind its CONNECT head go first.
  *
@@ -19,18 +20,11 @@ export interface TunnelOutcome {
   error?: Error;
 }
 
-/** Splits `host:port` / `[v6]:port`; undefined when it is not one. */
-export function parseAuthority(authority: string): { host: string; port: number } | undefined {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]/\s]+):([0-9]{1,5})$/.exec(authority);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return undefined;
-  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
-}
-
 /** Settings of {@link forwardConnect}. */
 export interface TunnelSettings {
   connectTimeout: number;
+  /** The authority the policy allowed, parsed once by admission: the tunnel goes there. */
+  to: { host: string; port: number };
 }
 
 /** Opens the tunnel for an allowed CONNECT request; resolves with both ends to splice, or the failure. Never rejects. */
@@ -39,17 +33,7 @@ export async function forwardConnect(
   res: ServerResponse,
   s: TunnelSettings,
 ): Promise<TunnelOutcome> {
-  const where = parseAuthority(req.url ?? '');
-  if (!where) {
-    replyError(
-      res,
-      400,
-      `hijack gateway: CONNECT needs host:port, got ${JSON.stringify(req.url)}`,
-      {},
-      true,
-    );
-    return { status: 400 };
-  }
+  const where = s.to;
   let target: net.Socket;
   try {
     target = await new Promise<net.Socket>((resolve, reject) => {

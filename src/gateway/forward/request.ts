@@ -1,8 +1,9 @@
 /**
- * Ordinary request forwarding over the upstream pool (undici): request and response
- * bodies stream both ways with backpressure, never buffered whole; hop-by-hop fields
- * are dropped both ways; upstream failures become a 502/504 JSON answer while nothing
- * was sent, or a cut connection after.
+ * Ordinary request forwarding over an upstream pool (undici): the head is what admission
+ * decided, the body's framing is the gateway's own; bodies stream both ways with
+ * backpressure (a short request body is read whole first); hop-by-hop fields are dropped
+ * from the answer; upstream failures become a 502/504 JSON answer while nothing was
+ * sent, or a cut connection after; a client that fails its body gets 408/413/400.
  *
  * @module
  */
@@ -10,12 +11,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
 import { HijackError } from '../../errors.js';
 import { appendForwardedFor, stripHopByHop } from '../../http1/hop-by-hop.js';
+import type { BodyFraming } from '../admit.js';
+import { bodyFailureStatus, RequestBody } from './body.js';
 import { replyError } from './reply.js';
 import { upstreamUnreachable } from './upstream.js';
 import type { UpstreamTarget } from './upstream.js';
-
-/** Fields never forwarded upstream besides the hop-by-hop ones (Node answers Expect itself). */
-const DROP_REQUEST = new Set(['expect']);
 
 /** What one forwarded request came to. */
 export interface ForwardOutcome {
@@ -27,42 +27,70 @@ export interface ForwardOutcome {
   error?: Error;
 }
 
-/** Settings of {@link forwardRequest}. */
+/** Bodies up to this size are read whole before the request goes upstream. */
+export const BUFFERED_BODY = 64 * 1024;
+
+/** Settings of {@link forwardRequest}: what admission decided, and the engine's bounds. */
 export interface ForwardSettings {
-  pool: Pool;
+  pool: Dispatcher;
   upstream: UpstreamTarget;
+  method: string;
   target: string;
+  /** Head fields to forward, framing fields excluded (see `admit`). */
+  headers: string[];
+  framing: BodyFraming;
+  expectContinue: boolean;
   headTimeout: number;
   streamTimeout: number;
+  bodyTimeout: number;
+  maxBody: number;
   forwardedFor?: string;
 }
 
-function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+/** Answers a body failure (408, 413, 400) unless the client left; the connection closes. */
+function failBody(res: ServerResponse, err: HijackError): number {
+  const status = bodyFailureStatus(err);
+  if (status) replyError(res, status, `hijack gateway: ${err.message}`, {}, true);
+  else res.destroy();
+  return status;
 }
 
-/** Forwards one ordinary request and streams the answer back. Resolves when done; never rejects. */
-export function forwardRequest(
+/**
+ * Forwards one admitted ordinary request and streams the answer back. The head is the
+ * admitted method, target and fields; the body's framing is the gateway's own: a body up
+ * to {@link BUFFERED_BODY} is read whole and sent with its length, a longer one streams
+ * (its declared length, or chunked). Resolves when done; never rejects.
+ */
+export async function forwardRequest(
   req: IncomingMessage,
   res: ServerResponse,
   s: ForwardSettings,
 ): Promise<ForwardOutcome> {
   const started = performance.now();
-  const headers = stripHopByHop(req.rawHeaders, DROP_REQUEST);
+  const headers = s.forwardedFor ? [...s.headers] : s.headers;
   if (s.forwardedFor) appendForwardedFor(headers, s.forwardedFor);
-  const withBody = hasBody(req);
-  let bytesIn = 0;
+  let body: Buffer | AsyncIterable<Buffer> | null = null;
+  let source: RequestBody | undefined;
+  if (s.framing.kind !== 'none') {
+    source = new RequestBody(req, { timeout: s.bodyTimeout, maxBody: s.maxBody });
+    if (s.expectContinue) res.writeContinue();
+    if (s.framing.kind === 'length' && s.framing.length > BUFFERED_BODY) {
+      headers.push('content-length', String(s.framing.length));
+      body = source.rest(Buffer.alloc(0));
+    } else {
+      try {
+        const first = await source.prefix(BUFFERED_BODY);
+        body = first.ended ? first.data : source.rest(first.data);
+      } catch (err) {
+        const e = err as HijackError;
+        return { status: failBody(res, e), bytesIn: source.bytes, bytesOut: 0, error: e };
+      }
+    }
+  } else if (s.method === 'POST' || s.method === 'PUT' || s.method === 'PATCH') {
+    body = Buffer.alloc(0);
+  }
   let bytesOut = 0;
-  // Counted as undici pulls it (a 'data' listener would start the flow too early).
-  const body = withBody
-    ? (async function* () {
-        for await (const chunk of req) {
-          bytesIn += (chunk as Buffer).length;
-          yield chunk as Buffer;
-        }
-      })()
-    : null;
+  const bytesIn = () => source?.bytes ?? 0;
 
   return new Promise<ForwardOutcome>((resolve) => {
     let status = 0;
@@ -73,7 +101,7 @@ export function forwardRequest(
       if (settled) return;
       settled = true;
       res.removeListener('close', onClientClose);
-      const out: ForwardOutcome = { status, bytesIn, bytesOut };
+      const out: ForwardOutcome = { status, bytesIn: bytesIn(), bytesOut };
       if (headMs !== undefined) out.headMs = headMs;
       if (error) out.error = error;
       resolve(out);
@@ -130,6 +158,13 @@ export function forwardRequest(
         if (settled) return;
         const code = (err as { code?: string }).code ?? '';
         let e: Error = err;
+        if (source?.failure) {
+          // The client's body failed (timeout, too large, malformed, gone): its fault.
+          if (res.headersSent) res.destroy();
+          else status = failBody(res, source.failure);
+          settle(source.failure);
+          return;
+        }
         if (!res.headersSent) {
           if (code === 'UND_ERR_HEADERS_TIMEOUT') {
             status = 504;
@@ -175,7 +210,7 @@ export function forwardRequest(
         {
           origin: undefined,
           path: s.target,
-          method: req.method as Dispatcher.HttpMethod,
+          method: s.method as Dispatcher.HttpMethod,
           headers,
           body,
           headersTimeout: s.headTimeout,

@@ -24,8 +24,11 @@ import { HijackError } from '../../errors.js';
 import { hijack } from '../../server/index.js';
 import { readResponseHead } from '../../http1/head.js';
 import type { ResponseHead } from '../../http1/head.js';
-import { BodyScanner, requestFraming, responseFraming } from '../../http1/framing.js';
+import { BodyScanner, responseFraming } from '../../http1/framing.js';
 import type { Framing } from '../../http1/framing.js';
+import { ChunkedDecoder, encodeChunk, LAST_CHUNK } from '../../http1/chunked.js';
+import type { BodyFraming } from '../admit.js';
+import { bodyFailureStatus } from './body.js';
 import { appendForwardedFor, serializeHead, stripHopByHop } from '../../http1/hop-by-hop.js';
 import { closeAfterAnswer, endWithError, replyError } from './reply.js';
 import { dialUpstream } from './upstream.js';
@@ -51,8 +54,13 @@ export interface Switched {
 export interface TakeoverRequest {
   req: IncomingMessage;
   res: ServerResponse;
+  method: string;
   /** The request target to send (the policy's canonical target). */
   target: string;
+  /** Head fields to forward, framing fields excluded (see `admit`). */
+  headers: string[];
+  framing: BodyFraming;
+  expectContinue: boolean;
   /** The requested protocol (Upgrade token), or undefined for a Docker raw-stream candidate. */
   upgrade: string | undefined;
   upstream: UpstreamTarget;
@@ -60,6 +68,8 @@ export interface TakeoverRequest {
   connectTimeout: number;
   headTimeout: number;
   streamTimeout: number;
+  bodyTimeout: number;
+  maxBody: number;
   maxHeaderSize: number;
   /** Client address to append to X-Forwarded-For, if that is on. */
   forwardedFor?: string;
@@ -107,6 +117,16 @@ export async function takeClient(
   }
 }
 
+/** The request head the gateway writes upstream: its own line, the admitted fields, its own framing. */
+export function takeoverHead(t: TakeoverRequest): Buffer {
+  const headers = [...t.headers];
+  if (t.framing.kind === 'length') headers.push('Content-Length', String(t.framing.length));
+  else if (t.framing.kind === 'chunked') headers.push('Transfer-Encoding', 'chunked');
+  if (t.upgrade) headers.push('Connection', 'Upgrade', 'Upgrade', t.upgrade);
+  if (t.forwardedFor) appendForwardedFor(headers, t.forwardedFor);
+  return serializeHead(`${t.method} ${t.target} HTTP/1.1`, headers);
+}
+
 /**
  * Carries one takeover request up to the switch; resolves with both ends when the upstream
  * switched (the caller splices them), else once the answer is over. Never rejects.
@@ -114,14 +134,6 @@ export async function takeClient(
 export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutcome> {
   const { req, res } = t;
   const started = performance.now();
-  let framing: Framing;
-  try {
-    framing = requestFraming(req.headers);
-  } catch (err) {
-    replyError(res, 400, `hijack gateway: ${(err as Error).message}`, {}, true);
-    return { status: 400, bytesUp: 0, bytesDown: 0, error: err as Error };
-  }
-
   let upstream: Socket;
   try {
     upstream = await dialUpstream(t.upstream, { timeout: t.connectTimeout, tls: t.upstreamTls });
@@ -138,22 +150,16 @@ export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutco
       error: new HijackError('ERR_SOCKET_CLOSED', 'client went away'),
     };
   }
-
+  // Only after admission: the client may send its body now.
+  if (t.expectContinue && t.framing.kind !== 'none') res.writeContinue();
   const taken = await takeClient(req, res, upstream);
   if (taken instanceof Error) return { status: 500, bytesUp: 0, bytesDown: 0, error: taken };
   const { socket: client, head } = taken;
 
-  // Request head towards the upstream.
-  const headers = stripHopByHop(req.rawHeaders);
-  if (framing.kind === 'chunked') headers.push('Transfer-Encoding', 'chunked');
-  if (t.upgrade) headers.push('Connection', 'Upgrade', 'Upgrade', t.upgrade);
-  if (t.forwardedFor) appendForwardedFor(headers, t.forwardedFor);
-  upstream.write(serializeHead(`${req.method} ${t.target} HTTP/1.1`, headers));
-
-  // The body, exactly; what follows it is held back until the upstream switched.
-  const body = new BodyPump(client, upstream, new BodyScanner(framing, { strict: true }), head);
+  // The head and every body byte held go up in one write; the rest is pumped with
+  // backpressure; what follows the body is held back until the upstream switched.
+  const body = new BodyPump(client, upstream, t.framing, t.bodyTimeout, t.maxBody);
   let resp: ResponseHead;
-  // Only heads go down before the switch; they are not counted.
   const bytesDown = 0;
   const fail = (status: number, message: string, error: Error): TakeoverOutcome => {
     body.stop();
@@ -161,36 +167,62 @@ export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutco
     endWithError(client, status, message);
     return { status, bytesUp: body.bytes, bytesDown, error };
   };
+  const clientFault = (e: HijackError): TakeoverOutcome => {
+    const status = bodyFailureStatus(e);
+    if (status === 0 || client.destroyed) {
+      body.stop();
+      upstream.destroy();
+      client.destroy();
+      return { status: 0, bytesUp: body.bytes, bytesDown, error: e };
+    }
+    return fail(status, `hijack gateway: ${e.message}`, e);
+  };
+  try {
+    await body.start(takeoverHead(t), head);
+  } catch (err) {
+    return clientFault(err as HijackError);
+  }
   try {
     resp = await Promise.race([
       readResponseHead(upstream, { maxHeaderSize: t.maxHeaderSize, timeout: t.headTimeout }),
       body.failed,
     ]);
-    // Informational answers (100 Continue, 103 Early Hints) go to the client as they are.
+    // Informational answers go to the client as they are, except 100 Continue: the
+    // gateway answered Expect itself and never forwards it.
     for (
       let n = 0;
       resp.statusCode >= 100 && resp.statusCode < 200 && resp.statusCode !== 101;
       n++
     ) {
       if (n > 16) throw new HijackError('ERR_MALFORMED_HEAD', 'too many informational answers');
-      client.write(
-        serializeHead(
-          `HTTP/1.1 ${resp.statusCode} ${resp.statusMessage}`,
-          stripHopByHop(resp.rawHeaders),
-        ),
-      );
+      if (resp.statusCode !== 100) {
+        client.write(
+          serializeHead(
+            `HTTP/1.1 ${resp.statusCode} ${resp.statusMessage}`,
+            stripHopByHop(resp.rawHeaders),
+          ),
+        );
+      }
       if (resp.rest.length) upstream.unshift(resp.rest);
-      resp = await readResponseHead(upstream, {
-        maxHeaderSize: t.maxHeaderSize,
-        timeout: t.headTimeout,
-      });
+      resp = await Promise.race([
+        readResponseHead(upstream, { maxHeaderSize: t.maxHeaderSize, timeout: t.headTimeout }),
+        body.failed,
+      ]);
     }
   } catch (err) {
     const e = err as HijackError;
+    if (body.failure) return clientFault(body.failure);
     if (client.destroyed) {
       body.stop();
       upstream.destroy();
-      return { status: 0, bytesUp: body.bytes, bytesDown, error: e };
+      return {
+        status: 0,
+        bytesUp: body.bytes,
+        bytesDown,
+        error: new HijackError('ERR_SOCKET_CLOSED', 'the client went away before the answer', {
+          cause: e,
+        }),
+      };
     }
     const status = e.code === 'ERR_HEAD_TIMEOUT' ? 504 : 502;
     return fail(
@@ -222,11 +254,21 @@ export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutco
         }),
       );
     }
+    if (!body.done) {
+      // A switch before the request body ended: the rest of the body would be read as
+      // the stream. Nothing of the kind is sent on: refuse.
+      return fail(
+        502,
+        'hijack gateway: the upstream switched protocols before the request body ended',
+        new HijackError('ERR_UPSTREAM', 'switched before the request body ended'),
+      );
+    }
     kind = t.upgrade;
     respHeaders = stripHopByHop(resp.rawHeaders);
     respHeaders.push('Connection', 'Upgrade', 'Upgrade', got.trim());
   } else if (
     resp.statusCode === 200 &&
+    body.done &&
     RAW_STREAM.test(String(resp.headers['content-type'] ?? '')) &&
     resp.headers['content-length'] === undefined &&
     resp.headers['transfer-encoding'] === undefined
@@ -237,7 +279,7 @@ export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutco
     // An ordinary answer: pass it through, then close both connections.
     body.stop();
     return {
-      ...(await passResponse(req.method ?? 'GET', resp, client, upstream, t.streamTimeout)),
+      ...(await passResponse(t.method, resp, client, upstream, t.streamTimeout)),
       headMs,
       bytesUp: body.bytes,
     };
@@ -272,65 +314,191 @@ export async function forwardTakeover(t: TakeoverRequest): Promise<TakeoverOutco
   };
 }
 
+/** Body bytes read whole before the head goes up, so head and body leave in one write. */
+const FIRST_WRITE = 64 * 1024;
+
 /**
- * Writes the request body (exactly as framed) from the client to the upstream and keeps
- * every byte behind it. `stop()` detaches and returns the held bytes.
+ * Moves the request body (exactly as framed, re-framed by the gateway) from the client to
+ * the upstream and keeps every byte behind it. The first write carries the head and the
+ * body up to {@link FIRST_WRITE} (all of a short body: dockerd drops what it buffered when
+ * it hijacks, and reads what comes later as the stream); then the client is read only
+ * while the upstream keeps up. `stop()` detaches and returns the held bytes.
  */
 class BodyPump {
+  /** Body bytes (decoded) sent up. */
   bytes = 0;
   readonly failed: Promise<never>;
+  failure: HijackError | undefined;
   private held: Buffer[] = [];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private stopped = false;
+  private started = false;
+  private remaining: number;
+  private readonly decoder: ChunkedDecoder | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private firstWrite: (() => void) | undefined;
   private rejectFailed!: (err: Error) => void;
   private readonly onData = (chunk: Buffer) => this.take(chunk);
   private readonly onEnd = () => {
-    if (!this.framer.done)
-      this.rejectFailed(
+    if (!this.done)
+      this.fault(
         new HijackError('ERR_SOCKET_CLOSED', 'the client closed before its request body ended'),
       );
   };
-  private readonly onError = (err: Error) => this.rejectFailed(err);
+  private readonly onError = (err: Error) =>
+    this.fault(
+      new HijackError('ERR_SOCKET_CLOSED', 'the client connection failed', { cause: err }),
+    );
+  private readonly onDrain = () => {
+    if (!this.stopped && !this.done) this.client.resume();
+  };
 
   constructor(
     private readonly client: Socket,
     private readonly upstream: Socket,
-    private readonly framer: BodyScanner,
-    head: Buffer,
+    private readonly framing: BodyFraming,
+    private readonly timeout: number,
+    private readonly maxBody: number,
   ) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
     this.failed.catch(() => {});
-    this.take(head);
-    client.on('error', this.onError);
-    if (this.framer.done) {
-      client.pause();
-    } else {
-      client.on('data', this.onData);
-      client.on('end', this.onEnd);
-      client.resume();
+    this.remaining = framing.kind === 'length' ? framing.length : 0;
+    this.decoder = framing.kind === 'chunked' ? new ChunkedDecoder() : undefined;
+  }
+
+  /** True once the whole body went up. */
+  get done(): boolean {
+    return this.decoder ? this.decoder.done : this.remaining === 0;
+  }
+
+  /** Writes `head` with the first part of the body; resolves once that write is queued. */
+  start(head: Buffer, early: Buffer): Promise<void> {
+    this.pending.push(head);
+    this.client.on('error', this.onError);
+    this.upstream.on('drain', this.onDrain);
+    this.take(early);
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.done) this.flushFirst();
+    if (this.started) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.firstWrite = resolve;
+      this.failed.catch(reject);
+      this.listen();
+    });
+  }
+
+  private listening = false;
+  private listen(): void {
+    if (!this.listening) {
+      this.listening = true;
+      this.client.on('data', this.onData);
+      this.client.on('end', this.onEnd);
     }
+    this.arm();
+    this.client.resume();
+  }
+
+  private unlisten(): void {
+    clearTimeout(this.timer);
+    this.client.pause();
+    this.client.removeListener('data', this.onData);
+    this.client.removeListener('end', this.onEnd);
+    this.listening = false;
+  }
+
+  private flushFirst(): void {
+    if (this.started) return;
+    this.started = true;
+    const out = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.send(out);
+    if (this.done) this.unlisten();
+    else this.listen();
+    const w = this.firstWrite;
+    this.firstWrite = undefined;
+    w?.();
+  }
+
+  private send(b: Buffer): void {
+    if (b.length && !this.upstream.write(b)) this.client.pause();
+  }
+
+  private arm(): void {
+    if (this.timeout <= 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(
+      () =>
+        this.fault(
+          new HijackError(
+            'ERR_BODY_TIMEOUT',
+            `no request body byte arrived for ${this.timeout} ms`,
+          ),
+        ),
+      this.timeout,
+    );
+  }
+
+  private fault(err: HijackError): void {
+    if (this.failure) return;
+    this.failure = err;
+    clearTimeout(this.timer);
+    this.rejectFailed(err);
   }
 
   private take(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    if (this.framer.done) {
+    if (chunk.length === 0 || this.failure) return;
+    if (this.done) {
       this.held.push(chunk);
       return;
     }
-    let n: number;
+    let out: Buffer[];
+    let used: number;
+    let data = 0;
     try {
-      n = this.framer.take(chunk);
+      if (this.decoder) {
+        const r = this.decoder.take(chunk);
+        used = r.used;
+        out = r.data.map(encodeChunk);
+        for (const d of r.data) data += d.length;
+        if (this.decoder.done) out.push(LAST_CHUNK);
+      } else {
+        used = Math.min(this.remaining, chunk.length);
+        this.remaining -= used;
+        data = used;
+        out = [used === chunk.length ? chunk : chunk.subarray(0, used)];
+      }
     } catch (err) {
-      this.rejectFailed(err as Error);
+      this.fault(err as HijackError);
       return;
     }
-    if (n > 0) {
-      this.bytes += n;
-      this.upstream.write(n === chunk.length ? chunk : chunk.subarray(0, n));
+    this.bytes += data;
+    if (this.maxBody > 0 && this.bytes > this.maxBody) {
+      this.fault(
+        new HijackError(
+          'ERR_BODY_TOO_LARGE',
+          `the request body is over the gateway's limit of ${this.maxBody} bytes (--max-body)`,
+        ),
+      );
+      return;
     }
-    if (n < chunk.length) this.held.push(chunk.subarray(n));
-    if (this.framer.done) {
-      this.client.pause();
-      this.client.removeListener('data', this.onData);
+    if (used < chunk.length) this.held.push(chunk.subarray(used));
+    if (this.started) {
+      for (const b of out) this.send(b);
+    } else {
+      for (const b of out) {
+        this.pending.push(b);
+        this.pendingBytes += b.length;
+      }
+    }
+    if (this.done) {
+      this.unlisten();
+      this.flushFirst();
+    } else if (!this.started && this.pendingBytes >= FIRST_WRITE) {
+      this.flushFirst();
+    } else {
+      this.arm();
     }
   }
 
@@ -338,10 +506,9 @@ class BodyPump {
   stop(): Buffer {
     if (!this.stopped) {
       this.stopped = true;
-      this.client.removeListener('data', this.onData);
-      this.client.removeListener('end', this.onEnd);
+      this.unlisten();
       this.client.removeListener('error', this.onError);
-      this.client.pause();
+      this.upstream.removeListener('drain', this.onDrain);
     }
     const out = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held);
     this.held = [];
