@@ -92,8 +92,12 @@ export class ChunkedDecoder {
           break;
         }
         case 'trailer': {
-          this.trailer.push(chunk[i++]!);
+          const b = chunk[i++]!;
           const t = this.trailer;
+          const prev = t.length ? t[t.length - 1] : -1;
+          if (b === 0x0a && prev !== 0x0d) throw malformed('a bare LF in the trailer section');
+          if (prev === 0x0d && b !== 0x0a) throw malformed('a bare CR in the trailer section');
+          t.push(b);
           if (t.length === 2 && t[0] === 0x0d && t[1] === 0x0a) {
             this.state = 'done';
           } else if (

@@ -165,6 +165,16 @@ export async function forwardRequest(
           settle(source.failure);
           return;
         }
+        if (res.destroyed || req.socket.destroyed) {
+          // The client left first: its close, not an upstream failure.
+          res.destroy();
+          settle(
+            new HijackError('ERR_SOCKET_CLOSED', 'the client went away before the answer ended', {
+              cause: err,
+            }),
+          );
+          return;
+        }
         if (!res.headersSent) {
           if (code === 'UND_ERR_HEADERS_TIMEOUT') {
             status = 504;
