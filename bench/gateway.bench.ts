@@ -45,6 +45,27 @@ function gatewayScript(distGateway: string, upstream: string): string {
   `;
 }
 
+/**
+ * The floor of any Node proxy: a bare `net` pipe, one upstream connection per client
+ * connection, no parsing, no policy. Whatever the gateway costs beyond it is our code.
+ */
+function netPipeScript(upstream: string): string {
+  return `
+    import net from 'node:net';
+    const server = net.createServer((c) => {
+      const u = net.connect(${JSON.stringify(upstream)});
+      c.pipe(u);
+      u.pipe(c);
+      const end = () => { c.destroy(); u.destroy(); };
+      c.on('error', end); u.on('error', end); c.on('close', end); u.on('close', end);
+    });
+    server.listen(0, '127.0.0.1', () => {
+      process.stdout.write('listening 127.0.0.1:' + server.address().port + '\\n');
+    });
+    process.on('SIGTERM', () => process.exit(0));
+  `;
+}
+
 /** wrk keep-alive GETs: requests/s and p99 latency (ms). */
 async function wrk(addr: string, seconds: number): Promise<{ rps: number; p99: number }> {
   const out = await runCommand(
@@ -186,6 +207,13 @@ export default async function gatewayBench(ctx: BenchContext): Promise<BenchSect
           ),
       },
       {
+        name: 'bare Node net pipe (floor, no policy)',
+        launch: () =>
+          startProcess(
+            pin(0, [process.execPath, '--input-type=module', '-e', netPipeScript(upSock)]),
+          ),
+      },
+      {
         name: 'Go 1.19 ReverseProxy',
         launch: () =>
           startProcess(pin(0, [go, '-mode', 'proxy', '-upstream', upSock]), {
@@ -284,6 +312,7 @@ export default async function gatewayBench(ctx: BenchContext): Promise<BenchSect
     const gw = res.get('hijack gateway')!;
     const goR = res.get('Go 1.19 ReverseProxy')!;
     const ha = res.get('HAProxy 2.6')!;
+    const floor = res.get('bare Node net pipe (floor, no policy)')!;
     const ratio = (a: number, b: number) => `${fmt(a / b, 2)}×`;
     const rows = [...res.entries()].map(([name, v]) => [
       name,
@@ -296,7 +325,7 @@ export default async function gatewayBench(ctx: BenchContext): Promise<BenchSect
       fmt(v.rss, 1),
     ]);
     const markdown = [
-      '## Gateway: hijack gateway vs Go ReverseProxy vs HAProxy',
+      '## Gateway: hijack gateway vs a bare Node pipe vs Go ReverseProxy vs HAProxy',
       '',
       `Each proxy pinned to one core (CPU 0; Go at GOMAXPROCS=1, HAProxy nbthread 1) in front of the same Go upstream on a unix socket; wrk, the upstream and the stream client on CPU 1. Small requests: \`wrk -t1 -c32 -d${seconds}s --latency\` GET /v1.41/_ping (keep-alive), best of ${rounds} alternating rounds. Stream: one \`POST /stream\` upgraded with \`Upgrade: tcp\`, the upstream sends ${fmt(streamBytes / 2 ** 20)} MiB, MB/s from the 101 to EOF, and the proxy process's CPU time over that stream (\`/proc/PID/stat\`, as a share of one core). Memory: RSS of a fresh proxy process after a 1 s wrk warm-up, then with ${fmt(idleN)} idle spliced connections open: 0.5 s after the last one opened, and after they sat idle for ${fmt(settleMs / 1000)} s (the figure the target is about: a proxy holding streams for long)${idleN < 10000 ? " (each needs two descriptors in the proxy; the container's hard limit of 20,000 open files keeps the count under 10,000)" : ''}.`,
       '',
@@ -313,7 +342,7 @@ export default async function gatewayBench(ctx: BenchContext): Promise<BenchSect
         ],
         rows,
       ),
-      `Ratios: requests/s ${ratio(gw.rps, goR.rps)} Go, ${ratio(gw.rps, ha.rps)} HAProxy (targets ≥ 1.0× Go, ≥ 0.8× HAProxy); stream ${ratio(gw.mbs, goR.mbs)} Go, ${ratio(gw.mbs, ha.mbs)} HAProxy; gateway RSS with ${fmt(idleN)} idle streams ${fmt(gw.rss, 1)} MiB = ${fmt((gw.rss * 2 ** 20) / 1e6, 1)} MB (target < 150 MB; ${fmt(((gw.rss - gw.rss0) * 1024) / idleN, 1)} KiB per stream; ${fmt(gw.rssOpen, 1)} MiB right after the opening burst).`,
+      `Ratios: requests/s ${ratio(gw.rps, goR.rps)} Go, ${ratio(gw.rps, ha.rps)} HAProxy (targets ≥ 1.0× Go, ≥ 0.8× HAProxy), ${ratio(gw.rps, floor.rps)} the bare Node pipe, which is itself ${ratio(floor.rps, ha.rps)} HAProxy; stream ${ratio(gw.mbs, goR.mbs)} Go, ${ratio(gw.mbs, ha.mbs)} HAProxy; gateway RSS with ${fmt(idleN)} idle streams ${fmt(gw.rss, 1)} MiB = ${fmt((gw.rss * 2 ** 20) / 1e6, 1)} MB (target < 150 MB; ${fmt(((gw.rss - gw.rss0) * 1024) / idleN, 1)} KiB per stream; ${fmt(gw.rssOpen, 1)} MiB right after the opening burst).`,
       '',
     ].join('\n');
     return { markdown };

@@ -516,3 +516,30 @@ test('a client that leaves mid-answer is ERR_SOCKET_CLOSED, not an upstream erro
     await up.close();
   }
 });
+
+test(
+  'a malformed body on an ordinary request is a 400 client error, not an upstream one',
+  T,
+  async () => {
+    const up = await recorder((s) => ok(s));
+    const { gw, port, events } = await gateway(up.path, ['POST /volumes/create']);
+    try {
+      const c = await dial(port);
+      c.write(
+        'POST /volumes/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel',
+      );
+      await sleep(100);
+      c.write('lo\r\nzz\r\n');
+      const a = (await readAll(c)).toString('latin1');
+      c.destroy();
+      assert.match(a, /^HTTP\/1\.1 400 /);
+      for (let i = 0; i < 50 && events.length === 0; i++) await sleep(20);
+      assert.equal(events[0]!.status, 400);
+      assert.equal(events[0]!.error?.code, 'ERR_MALFORMED_BODY');
+      assert.equal(up.all(), '', 'nothing of it went upstream');
+    } finally {
+      await gw.close({ timeout: 500, grace: 100 });
+      await up.close();
+    }
+  },
+);
