@@ -34,14 +34,18 @@ async function recorder(
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => {});
-    let answered = false;
+    let scanned = 0;
     sock.on('data', (c: Buffer) => {
       conn.reads.push(c);
       conn.bytes = Buffer.concat([conn.bytes, c]);
-      const end = conn.bytes.indexOf('\r\n\r\n');
-      if (!answered && end >= 0) {
-        answered = true;
-        answer(sock, conn.bytes.subarray(0, end).toString('latin1'), conn);
+      // One answer per request head (pooled connections carry several; bodies here are
+      // short and never hold CRLFCRLF).
+      for (;;) {
+        const end = conn.bytes.indexOf('\r\n\r\n', scanned);
+        if (end < 0) break;
+        const head = conn.bytes.subarray(scanned, end).toString('latin1');
+        scanned = end + 4;
+        answer(sock, head, conn);
       }
     });
   });
@@ -537,6 +541,84 @@ test(
       assert.equal(events[0]!.status, 400);
       assert.equal(events[0]!.error?.code, 'ERR_MALFORMED_BODY');
       assert.equal(up.all(), '', 'nothing of it went upstream');
+    } finally {
+      await gw.close({ timeout: 500, grace: 100 });
+      await up.close();
+    }
+  },
+);
+
+test(
+  "query booleans are read as dockerd reads them (Go white space, not JavaScript's)",
+  T,
+  async () => {
+    const up = await recorder((s) => ok(s));
+    const { gw, port } = await gateway(
+      up.path,
+      ['DELETE /containers/{id}', 'POST /containers/{id}/kill'],
+      ['DELETE /containers/{id}?force', 'POST /containers/{id}/kill?!signal'],
+    );
+    try {
+      // U+FEFF: JavaScript's trim() strips it, Go's TrimSpace does not: dockerd reads true.
+      const feff = await exchange(
+        port,
+        'DELETE /v1.41/containers/victim?force=%EF%BB%BF HTTP/1.1\r\nHost: d\r\n\r\n',
+      );
+      assert.match(feff, /^HTTP\/1\.1 403 /);
+      // U+0085 and U+3000: Go strips them, so `force` reads false: allowed, as dockerd reads it.
+      for (const ws of ['%C2%85', '%E3%80%80', '%20no%09']) {
+        const a = await exchange(
+          port,
+          `DELETE /containers/c?force=${ws} HTTP/1.1\r\nHost: d\r\n\r\n`,
+        );
+        assert.match(a, /^HTTP\/1\.1 200 /, ws);
+      }
+      // Invalid UTF-8 could read differently: refused.
+      assert.match(
+        await exchange(port, 'DELETE /containers/c?force=%FF HTTP/1.1\r\nHost: d\r\n\r\n'),
+        /^HTTP\/1\.1 400 /,
+      );
+      assert.doesNotMatch(up.all(), /victim|%FF/);
+    } finally {
+      await gw.close({ timeout: 500, grace: 100 });
+      await up.close();
+    }
+  },
+);
+
+test(
+  'a {name} placeholder covers every name dockerd routes there, slashes included',
+  T,
+  async () => {
+    const up = await recorder((s) => ok(s));
+    const { gw, port } = await gateway(
+      up.path,
+      ['* /images/**', '* /containers/**'],
+      ['DELETE /images/{name}', 'POST /containers/{id}/exec'],
+    );
+    try {
+      for (const line of [
+        'DELETE /v1.41/images/reg.local/ns/bb:latest',
+        'DELETE /images/reg.local:5000/a/b/c@sha256:abcd',
+        'POST /v1.41/containers/web/db/exec',
+        'POST /containers/a/b/c/exec',
+      ]) {
+        assert.match(
+          await exchange(port, `${line} HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\n\r\n`),
+          /^HTTP\/1\.1 403 /,
+          line,
+        );
+      }
+      // What dockerd routes elsewhere stays allowed: the list and the inspect routes.
+      assert.match(
+        await exchange(port, 'GET /images/reg.local/ns/bb:latest/json HTTP/1.1\r\nHost: d\r\n\r\n'),
+        /^HTTP\/1\.1 200 /,
+      );
+      assert.match(
+        await exchange(port, 'GET /containers/json HTTP/1.1\r\nHost: d\r\n\r\n'),
+        /^HTTP\/1\.1 200 /,
+      );
+      assert.doesNotMatch(up.all(), /DELETE|exec/);
     } finally {
       await gw.close({ timeout: 500, grace: 100 });
       await up.close();

@@ -143,7 +143,8 @@ test(
     );
     assert.equal(decide(p, 'GET', '/v1.41/containers/json').action, 'allow');
     assert.equal(decide(p, 'POST', '/containers/my_app-1/exec').action, 'allow');
-    assert.equal(decide(p, 'POST', '/containers/a/b/exec').status, 403);
+    // dockerd binds {name:.*} across segments: a/b is one container name on the exec route.
+    assert.equal(decide(p, 'POST', '/containers/a/b/exec').status, 200);
     assert.equal(decide(p, 'GET', '/images/library/ubuntu:22.04/json').action, 'allow');
     assert.equal(decide(p, 'HEAD', '/images/x').action, 'allow');
     assert.equal(decide(p, 'GET', '/images').action, 'allow', '** also matches nothing');

@@ -22,6 +22,7 @@ import {
   type PatternSegment,
 } from './rule.js';
 import { DEFAULT_MAX_TARGET_LENGTH, normalizeTarget } from './target.js';
+import { routeOf, routeSegments } from './docker-routes.js';
 
 /** The prefix of every refusal message, so the Docker CLI's output says who refused. */
 export const MESSAGE_PREFIX = 'hijack gateway: ';
@@ -131,12 +132,23 @@ export function compilePolicy(spec: PolicySpec): Policy {
           }
         }
       }
+      // Segments as dockerd's router binds them: a `{name:.*}` variable is one segment,
+      // slashes included. Allow rules match that view (the raw segments when no route
+      // matched); deny rules match either, so no reading escapes a deny.
+      const route = routeOf(method, t.folded, t.apiVersion !== undefined);
+      const routed = route ? routeSegments(route) : t.segments;
       const matches = (c: CompiledRule) =>
         matchMethod(c.rule, method) &&
-        matchPattern(c.pattern, t.segments) &&
+        matchPattern(c.pattern, routed) &&
         matchQuery(c.rule.query, t.params);
+      const matchesAny = (c: CompiledRule) =>
+        matches(c) ||
+        (routed !== t.segments &&
+          matchMethod(c.rule, method) &&
+          matchPattern(c.pattern, t.segments) &&
+          matchQuery(c.rule.query, t.params));
       const shown = `${method} ${t.folded}`;
-      const denied = applicable.find((c) => c.rule.effect === 'deny' && matches(c));
+      const denied = applicable.find((c) => c.rule.effect === 'deny' && matchesAny(c));
       if (denied) {
         return deny(
           403,
@@ -163,7 +175,7 @@ export function compilePolicy(spec: PolicySpec): Policy {
       if (!everyAllow.some((c) => matchMethod(c.rule, method))) {
         const methods = new Set<string>();
         for (const c of allows) {
-          if (c.rule.methods !== '*' && matchPattern(c.pattern, t.segments))
+          if (c.rule.methods !== '*' && matchPattern(c.pattern, routed))
             c.rule.methods.forEach((m) => methods.add(m));
         }
         const headers: Record<string, string> = methods.size

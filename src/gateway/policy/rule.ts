@@ -1,11 +1,14 @@
 /**
  * Rule parsing and matching: `METHOD[,METHOD…]|* PATH[?QUERY]`, with `{name}` placeholders
- * for one segment and a final `**` for the rest.
+ * for one segment and a final `**` for the rest. A segment is what dockerd's router
+ * binds: on a route whose variable is `{name:.*}`, a placeholder there matches the whole
+ * binding, slashes included (see docker-routes.ts).
  *
  * @module
  */
 import { HijackError } from '../../errors.js';
 import type { QueryConstraint, Rule, RuleEffect } from '../types.js';
+import { dockerBoolValue } from './go-text.js';
 
 const METHOD = /^[A-Z][A-Z0-9_-]*$/;
 const PLACEHOLDER = /^\{[A-Za-z_][A-Za-z0-9_]*\}$/;
@@ -132,10 +135,13 @@ function checkName(name: string, rule: string, source: string): string {
   return name;
 }
 
-/** True when Docker reads `value` as a true boolean (anything but '', 0, no, false, none). */
+/**
+ * True when dockerd reads `value` as a true boolean: its `httputils.BoolValue`, with Go's
+ * `strings.TrimSpace` (Go's white space, not JavaScript's) and the false set '', 0, no,
+ * false, none.
+ */
 export function dockerTrue(value: string): boolean {
-  const v = value.trim().toLowerCase();
-  return !(v === '' || v === '0' || v === 'no' || v === 'false' || v === 'none');
+  return dockerBoolValue(value);
 }
 
 /** True when the decoded query parameters satisfy every constraint. */

@@ -189,5 +189,12 @@ function unescapeQuery(s: string): string | undefined {
     } else if (ch === '+') bytes.push(0x20);
     else bytes.push(s.charCodeAt(i));
   }
-  return Buffer.from(bytes).toString('utf8');
+  // Go keeps invalid UTF-8 as bytes; a JS string cannot: refuse what could read otherwise.
+  try {
+    return STRICT_UTF8.decode(Uint8Array.from(bytes));
+  } catch {
+    return undefined;
+  }
 }
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
