@@ -3,8 +3,14 @@
  * `code`. Match on `err.code` (or {@link isHijackError}), never on the message: messages
  * may be reworded to tell the user better what to do; codes never change meaning.
  *
+ * The class is branded with `Symbol.for('hijack.error')` (as undici brands its errors), so
+ * `instanceof HijackError` and {@link isHijackError} also recognise errors made by another
+ * copy of this package in the same process (two versions in node_modules, or the ESM and
+ * the CommonJS build side by side).
+ *
  * @module
  */
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** The codes, grouped by layer. Each value is its own name. */
 export const codes = {
@@ -96,15 +102,225 @@ export const codes = {
 /** A code of {@link codes}. */
 export type HijackErrorCode = keyof typeof codes;
 
-/** Extra facts an error may carry, copied onto the error object. */
+/** No facts beyond `code`, `message` and (maybe) `cause`. */
+export type NoDetails = Record<never, never>;
+
+/** Why a getsockopt/setsockopt call failed (ERR_SOCKOPT, and the codes it maps errnos to). */
+export interface SockoptDetails {
+  /** The errno name, e.g. `'EPERM'`. */
+  errno?: string;
+  /** Which of the two calls failed. */
+  syscall?: 'getsockopt' | 'setsockopt';
+  /** The option asked for, e.g. `'TCP_INFO'`. */
+  option?: string;
+}
+
+/**
+ * The facts each code carries, copied onto the error object: an `ERR_UPGRADE_REFUSED` error
+ * has `err.statusCode`, `err.headers` and so on. Read them after narrowing by code, with
+ * {@link isHijackError}`(err, code)` or `err.code === …` on a {@link HijackError}. Optional
+ * members are there only when the throwing site knew them. A code missing from this map
+ * (none today) carries open, untyped facts.
+ */
+export interface ErrorDetails {
+  ERR_HIJACKED: NoDetails;
+  ERR_NOT_SUPPORTED: NoDetails;
+  ERR_SOCKET_CLOSED: SockoptDetails;
+  ERR_BYTES_LOST: NoDetails;
+  ERR_RESPONSE_FINISHED: NoDetails;
+  ERR_INVALID_ARGUMENT: NoDetails;
+  ERR_SHUTDOWN_TIMEOUT: NoDetails;
+  ERR_SHUTDOWN_ABORTED: NoDetails;
+
+  ERR_NATIVE_UNAVAILABLE: NoDetails;
+  ERR_NOT_A_SOCKET: SockoptDetails;
+  ERR_NOT_TCP: NoDetails;
+  ERR_NOT_UNIX: NoDetails;
+  ERR_UNKNOWN_CONGESTION_CONTROL: {
+    /** The algorithm asked for. */
+    name: string;
+    /** The algorithms the kernel offers (net.ipv4.tcp_available_congestion_control). */
+    available: string[];
+  };
+  ERR_SOCKOPT: SockoptDetails;
+
+  ERR_INVALID_TARGET: {
+    /** The target as given. */
+    target: unknown;
+  };
+  ERR_CONNECT: {
+    /** The endpoint as shown in the message (`unix:///run/x.sock`, `host:port`). */
+    target: string;
+    /** Node's negative errno, when the failure was a system call. */
+    errno?: number | undefined;
+    /** The failed system call (`connect`, `getaddrinfo` …). */
+    syscall?: string | undefined;
+    /** The system error's name (`ECONNREFUSED`, `ENOENT` …). */
+    sysCode?: string | undefined;
+  };
+  ERR_CONNECT_TIMEOUT: {
+    /** The endpoint as shown in the message. */
+    target: string;
+    /** The connect timeout that ran out, in ms. */
+    timeout: number;
+  };
+  ERR_HEAD_TIMEOUT: {
+    /** The head timeout that ran out, in ms. */
+    timeout?: number;
+    /** How many bytes of the head had arrived. */
+    received?: number;
+  };
+  ERR_HEAD_TOO_LARGE: {
+    /** The size limit, in bytes. */
+    maxHeaderSize: number;
+  };
+  ERR_MALFORMED_HEAD: {
+    /** The offending line, when one line is to blame. */
+    line?: string;
+  };
+  ERR_CLOSED_BEFORE_HEAD: {
+    /** How many bytes of the head had arrived. */
+    received?: number;
+    /** The system error's name, when the connection failed rather than ended. */
+    sysCode?: string | undefined;
+  };
+  ERR_UPGRADE_REFUSED: {
+    /** The status the server answered with. */
+    statusCode: number;
+    /** Its reason phrase. */
+    statusMessage: string;
+    /** The response headers. */
+    headers: IncomingHttpHeaders;
+    /** The server's message, read from the body (Docker's `{"message": …}` or the text). */
+    serverMessage: string;
+  };
+  ERR_UPGRADE_MISMATCH: {
+    /** The status the server answered with. */
+    statusCode?: number;
+    /** The protocol the server switched to (client side). */
+    upgrade?: string;
+    /** The protocol asked for (client side). */
+    expected?: string;
+    /** The protocol the client asked for (gateway side). */
+    requested?: string;
+    /** The protocol the upstream switched to (gateway side). */
+    got?: string | undefined;
+  };
+  ERR_ABORTED: NoDetails;
+
+  ERR_STDCOPY_FRAME: {
+    /** The stream number the frame names. */
+    stream: number;
+  };
+  ERR_STDCOPY_SYSTEM: {
+    /** The peer's message. */
+    serverMessage: string;
+  };
+  ERR_STDCOPY_TRUNCATED: NoDetails;
+  ERR_IDLE_TIMEOUT: {
+    /** The idle timeout that ran out, in ms. */
+    idleTimeout?: number;
+  };
+  ERR_SPLICED: NoDetails;
+
+  ERR_CONFIG: {
+    /** The configuration file, when the value came from one. */
+    file?: string;
+    /** The rule text at fault. */
+    rule?: string;
+    /** Where the rule came from (file position, flag, preset). */
+    source?: string;
+    /** The upstream value at fault. */
+    upstream?: string;
+  };
+  ERR_USAGE: {
+    /** Set when the "error" is a help request: `helpText` is what to print. */
+    help?: boolean;
+    /** The help text, for a help request. */
+    helpText?: string;
+  };
+  ERR_UPSTREAM: {
+    /** The upstream's address. */
+    upstream?: string;
+  };
+}
+
+/** The facts an error with code `C` carries: its {@link ErrorDetails} entry. */
+export type DetailsOf<C extends HijackErrorCode> = C extends keyof ErrorDetails
+  ? ErrorDetails[C]
+  : HijackErrorDetails;
+
+/**
+ * Open facts: the shape of a code's details when {@link ErrorDetails} has no entry for it,
+ * and the widest third argument of the constructor.
+ */
 export interface HijackErrorDetails {
   cause?: unknown;
   [key: string]: unknown;
 }
 
-/** The one error class of this package: a stable `code` and a message that says what to do. */
-export class HijackError extends Error {
+/** The third argument of `new HijackError(code, message, details)`: the code's facts and a cause. */
+export type HijackErrorInit<C extends HijackErrorCode> = C extends HijackErrorCode
+  ? DetailsOf<C> & { cause?: unknown }
+  : never;
+
+/**
+ * The rest of the constructor's arguments after code and message: the
+ * {@link HijackErrorInit}, required when the code's {@link ErrorDetails} has required facts.
+ */
+export type HijackErrorArgs<C extends HijackErrorCode> =
+  NoDetails extends DetailsOf<C> ? [details?: HijackErrorInit<C>] : [details: HijackErrorInit<C>];
+
+/** What every {@link HijackError} has, whatever its code. */
+export interface HijackErrorBase<C extends HijackErrorCode = HijackErrorCode> extends Error {
+  /** Always `'HijackError'`. */
+  name: string;
   /** Stable machine-readable code, one of {@link codes}. */
+  readonly code: C;
+}
+
+/**
+ * The one error class of this package: a stable `code`, a message that says what to do, and
+ * the facts of {@link ErrorDetails} for that code as own properties. `HijackError` alone is
+ * the union over all codes, so `err.code === 'ERR_UPGRADE_REFUSED'` narrows it to the type
+ * with `statusCode`; `HijackError<'ERR_CONNECT'>` is one code's error.
+ */
+export type HijackError<C extends HijackErrorCode = HijackErrorCode> = C extends HijackErrorCode
+  ? HijackErrorBase<C> & Readonly<DetailsOf<C>>
+  : never;
+
+/** The constructor of {@link HijackError}. */
+export interface HijackErrorConstructor {
+  /**
+   * A new error with `code`, `message`, and `details` copied onto it (`cause` becomes the
+   * standard `error.cause`).
+   */
+  new <C extends HijackErrorCode>(
+    code: C,
+    message: string,
+    ...details: HijackErrorArgs<C>
+  ): HijackError<C>;
+  readonly prototype: HijackErrorBase;
+  /**
+   * True for any HijackError, also one made by another copy of this package: the check
+   * reads the `Symbol.for('hijack.error')` brand, not the prototype chain.
+   */
+  [Symbol.hasInstance](value: unknown): value is HijackError;
+}
+
+/** The brand every copy of this package puts on its errors' prototype. */
+const kHijackError = Symbol.for('hijack.error');
+
+/** True when `value` carries the brand of some copy of this package's HijackError. */
+function branded(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [kHijackError]?: unknown })[kHijackError] === true
+  );
+}
+
+class HijackErrorImpl extends Error {
   readonly code: HijackErrorCode;
 
   constructor(code: HijackErrorCode, message: string, details?: HijackErrorDetails) {
@@ -117,9 +333,33 @@ export class HijackError extends Error {
       }
     }
   }
-}
 
-/** True when `err` is a {@link HijackError}, and, if `code` is given, has that code. */
-export function isHijackError(err: unknown, code?: HijackErrorCode): err is HijackError {
-  return err instanceof HijackError && (code === undefined || err.code === code);
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // A subclass keeps the ordinary prototype-chain check.
+    if (this !== HijackErrorImpl) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return branded(value);
+  }
+}
+Object.defineProperty(HijackErrorImpl, 'name', { value: 'HijackError' });
+Object.defineProperty(HijackErrorImpl.prototype, kHijackError, { value: true });
+
+/**
+ * The one error class of this package: `new HijackError(code, message, details?)`. See the
+ * {@link HijackError} type for what an instance has, and {@link isHijackError} to recognise
+ * one (`instanceof` works too, across copies of the package).
+ */
+export const HijackError = HijackErrorImpl as unknown as HijackErrorConstructor;
+
+/**
+ * True when `err` is a {@link HijackError} (from this or any other copy of the package),
+ * and, if `code` is given, has that code; the type then narrows to that code's error with
+ * its {@link ErrorDetails}.
+ */
+export function isHijackError(err: unknown): err is HijackError;
+export function isHijackError<C extends HijackErrorCode>(
+  err: unknown,
+  code: C | undefined,
+): err is HijackError<C>;
+export function isHijackError(err: unknown, code?: HijackErrorCode): boolean {
+  return branded(err) && (code === undefined || (err as HijackErrorBase).code === code);
 }
