@@ -477,7 +477,8 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       path: decision.path,
       identity,
     };
-    // The answer head went out: the request part is over.
+    // The answer head went out: the request part is over (its body went up already).
+    ev.bytes = { in: bytesUp, out: 0 };
     ev.durations.head ??= performance.now() - started;
     ev.takeover = event.kind === 'upgrade' ? event.protocol : event.kind;
     done();
