@@ -150,7 +150,10 @@ function checkTrailer(t: Buffer): void {
     const colon = line.indexOf(':');
     if (colon <= 0 || !TOKEN.test(line.slice(0, colon)))
       throw malformed('a trailer line is not name: value');
-    if (/[\0-\x08\x0a-\x1f\x7f]/.test(line)) throw malformed('a control byte in a trailer');
+    for (let k = 0; k < line.length; k++) {
+      const c = line.charCodeAt(k);
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw malformed('a control byte in a trailer');
+    }
   }
 }
 

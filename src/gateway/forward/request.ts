@@ -8,7 +8,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { HijackError } from '../../errors.js';
 import { appendForwardedFor, stripHopByHop } from '../../http1/hop-by-hop.js';
 import type { BodyFraming } from '../admit.js';
