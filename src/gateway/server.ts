@@ -717,10 +717,14 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
         const deadline = Date.now() + grace + 1000;
         while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
         for (const tk of live) cut(tk);
-        await Promise.all([
-          pool.close().catch(() => pool.destroy()),
-          streamPool.close().catch(() => streamPool.destroy()),
-        ]);
+        // A pool's close() waits for its requests; one still stuck after the shutdown
+        // timeout (a body that never ends) is destroyed instead.
+        const shut = (p: Pool) =>
+          Promise.race([
+            p.close(),
+            new Promise((_, reject) => setTimeout(reject, 1000).unref()),
+          ]).catch(() => p.destroy());
+        await Promise.all([shut(pool), shut(streamPool)]);
         emitter.emit('close');
       })();
       return closing;
