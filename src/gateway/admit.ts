@@ -218,7 +218,7 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
     out.upgrade = upgrade;
   } else if (method === 'POST' && ctx.rawStreamPaths.test(decision.path)) {
     out.carry = 'raw-stream';
-  } else if (streamingAnswer(method, decision.path, decision.target)) {
+  } else if (streamingAnswer(decision.route, decision.target)) {
     out.carry = 'stream';
   }
   return out;

@@ -114,6 +114,8 @@ export type PolicyDecision =
       apiVersion?: string;
       /** The allow rule that matched. */
       rule: Rule;
+      /** dockerd's route for the request (`GET /containers/{name:.*}/logs`), when it has one. */
+      route?: string;
     }
   | {
       action: 'deny';

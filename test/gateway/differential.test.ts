@@ -122,6 +122,10 @@ const framing = fc.oneof(
       'te-space',
       'te+cl',
       'cl-colon-space',
+      'cl-tab-name',
+      'cl-underscore',
+      'te-vt',
+      'te-trailing-tab',
     ),
     weight: 1,
   },
@@ -166,6 +170,7 @@ const request = fc.record({
     'Content-Type: application/x-www-form-urlencoded',
   ),
   eol: fc.constantFrom('\r\n', '\r\n', '\r\n', '\n'),
+  line: mostly('plain', 'lower', 'tab', 'double', 'trailing'),
 });
 type Req = typeof request extends fc.Arbitrary<infer T> ? T : never;
 
@@ -187,6 +192,36 @@ function chunked(body: string, style: string): string {
   return `${data}0${eol}${trailer}`;
 }
 
+/** Each framing family: its header lines for a body of `n` bytes, and whether it is chunked. */
+const FRAMINGS: Record<string, (n: number) => [string[], boolean]> = {
+  none: () => [[], false],
+  cl: (n) => [[`Content-Length: ${n}`], false],
+  cl0: () => [['Content-Length: 0'], false],
+  'cl-zeros': (n) => [[`Content-Length: 000${n}`], false],
+  'cl-plus': (n) => [[`Content-Length: +${n}`], false],
+  'cl-list': (n) => [[`Content-Length: ${n}, ${n}`], false],
+  'cl-dup': (n) => [[`Content-Length: ${n}`, `Content-Length: ${n}`], false],
+  'cl-colon-space': (n) => [[`Content-Length : ${n}`], false],
+  'cl-tab-name': (n) => [[`Content-Length\t: ${n}`], false],
+  'cl-underscore': (n) => [[`Content_Length: ${n}`], false],
+  te: () => [['Transfer-Encoding: chunked'], true],
+  'te-case': () => [['Transfer-Encoding: CHUNKED'], true],
+  'te-list': () => [['Transfer-Encoding: chunked, identity'], true],
+  'te-x': () => [['Transfer-Encoding: xchunked'], true],
+  'te-space': () => [['Transfer-Encoding : chunked'], true],
+  'te-vt': () => [['Transfer-Encoding:\x0bchunked'], true],
+  'te-trailing-tab': () => [['Transfer-Encoding: chunked\t'], true],
+  'te+cl': (n) => [['Transfer-Encoding: chunked', `Content-Length: ${n}`], true],
+};
+
+/** The request line, written in one of the ways readers disagree about. */
+function requestLine(r: Req): string {
+  const m = r.line === 'lower' ? r.method.toLowerCase() : r.method;
+  const sp = r.line === 'tab' ? '\t' : r.line === 'double' ? '  ' : ' ';
+  const tail = r.line === 'trailing' ? ' x' : '';
+  return r.version ? `${m}${sp}${r.target}${sp}${r.version}${tail}` : `${m}${sp}${r.target}`;
+}
+
 function compose(r: Req): string {
   const e = r.eol;
   const lines: string[] = [
@@ -196,57 +231,9 @@ function compose(r: Req): string {
   if (r.connection) lines.push(r.connection);
   if (r.extra) lines.push(r.extra);
   const n = r.body.length;
-  let body = r.body;
-  switch (r.framing) {
-    case 'none':
-      body = '';
-      break;
-    case 'cl':
-      lines.push(`Content-Length: ${n}`);
-      break;
-    case 'cl0':
-      lines.push('Content-Length: 0');
-      break;
-    case 'cl-zeros':
-      lines.push(`Content-Length: 000${n}`);
-      break;
-    case 'cl-plus':
-      lines.push(`Content-Length: +${n}`);
-      break;
-    case 'cl-list':
-      lines.push(`Content-Length: ${n}, ${n}`);
-      break;
-    case 'cl-dup':
-      lines.push(`Content-Length: ${n}`, `Content-Length: ${n}`);
-      break;
-    case 'cl-colon-space':
-      lines.push(`Content-Length : ${n}`);
-      break;
-    case 'te':
-      lines.push('Transfer-Encoding: chunked');
-      body = chunked(r.body, r.chunk);
-      break;
-    case 'te-case':
-      lines.push('Transfer-Encoding: CHUNKED');
-      body = chunked(r.body, r.chunk);
-      break;
-    case 'te-list':
-      lines.push('Transfer-Encoding: chunked, identity');
-      body = chunked(r.body, r.chunk);
-      break;
-    case 'te-x':
-      lines.push('Transfer-Encoding: xchunked');
-      body = chunked(r.body, r.chunk);
-      break;
-    case 'te-space':
-      lines.push('Transfer-Encoding : chunked');
-      body = chunked(r.body, r.chunk);
-      break;
-    case 'te+cl':
-      lines.push('Transfer-Encoding: chunked', `Content-Length: ${n}`);
-      body = chunked(r.body, r.chunk);
-      break;
-  }
+  const [fields, chunkedBody] = FRAMINGS[r.framing]!(n);
+  lines.push(...fields);
+  const body = r.framing === 'none' ? '' : chunkedBody ? chunked(r.body, r.chunk) : r.body;
   return lines.join(e) + e + e + body;
 }
 
@@ -356,7 +343,7 @@ test(
       else lens.splice(at, 1);
     }
     t.diagnostic(
-      `${sent} streams sent in ${((Date.now() - started) / 1000).toFixed(1)} s; ${admitted.length} requests admitted, ${parsed.length} parsed by Go`,
+      `seed ${seed}: ${sent} streams sent in ${((Date.now() - started) / 1000).toFixed(1)} s; ${admitted.length} requests admitted, ${parsed.length} parsed by Go`,
     );
     if (extra.length) {
       const shown = extra.slice(0, 5).map((x) => {

@@ -169,6 +169,7 @@ export function compilePolicy(spec: PolicySpec): Policy {
           path: t.folded,
           ...(t.apiVersion !== undefined ? { apiVersion: t.apiVersion } : {}),
           rule: allowed.rule,
+          ...(route ? { route: `${route.route.method} ${route.route.template}` } : {}),
         };
       }
       const allows = applicable.filter((c) => c.rule.effect === 'allow');

@@ -136,13 +136,10 @@ function checkName(name: string, rule: string, source: string): string {
 }
 
 /**
- * True when dockerd reads `value` as a true boolean: its `httputils.BoolValue`, with Go's
- * `strings.TrimSpace` (Go's white space, not JavaScript's) and the false set '', 0, no,
- * false, none.
+ * True when dockerd reads `value` as a true boolean: its `httputils.BoolValue` (Go's
+ * white space, not JavaScript's; false for '', 0, no, false, none).
  */
-export function dockerTrue(value: string): boolean {
-  return dockerBoolValue(value);
-}
+export const dockerTrue: (value: string) => boolean = dockerBoolValue;
 
 /** True when the decoded query parameters satisfy every constraint. */
 export function matchQuery(constraints: QueryConstraint[], params: Map<string, string[]>): boolean {

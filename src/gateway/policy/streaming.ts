@@ -5,30 +5,36 @@
  * their own upstream connections and counts them as streams, so they never take the
  * pooled connections that short requests wait for.
  *
- * Paths are folded (no `/vX.Y`); names may span segments as dockerd's `{name:.*}` does.
+ * Requests are classified by the dockerd route the policy already resolved, so a name
+ * that spans segments (`{name:.*}`) classifies as dockerd routes it.
  *
  * @module
  */
-import { dockerTrue } from './rule.js';
+import { dockerBoolValue, dockerBoolValueOrDefault } from './go-text.js';
 import { parseQuery } from './target.js';
 
-const ALWAYS: ReadonlyArray<[string, RegExp]> = [
-  ['GET', /^\/events$/],
-  ['POST', /^\/containers\/.+\/wait$/],
-  ['POST', /^\/images\/create$/],
-  ['POST', /^\/images\/load$/],
-  ['POST', /^\/images\/.+\/push$/],
-  ['GET', /^\/images\/get$/],
-  ['GET', /^\/images\/.+\/get$/],
-  ['POST', /^\/build$/],
-  ['GET', /^\/containers\/.+\/export$/],
-  ['GET', /^\/containers\/.+\/archive$/],
-  ['PUT', /^\/containers\/.+\/archive$/],
-  ['POST', /^\/plugins\/pull$/],
-  ['POST', /^\/plugins\/.+\/(push|upgrade)$/],
-];
-const LOGS = /^\/(containers|services|tasks)\/.+\/logs$/;
-const STATS = /^\/containers\/.+\/stats$/;
+const ALWAYS: ReadonlySet<string> = new Set([
+  'GET /events',
+  'POST /containers/{name:.*}/wait',
+  'POST /images/create',
+  'POST /images/load',
+  'POST /images/{name:.*}/push',
+  'GET /images/get',
+  'GET /images/{name:.*}/get',
+  'POST /build',
+  'GET /containers/{name:.*}/export',
+  'GET /containers/{name:.*}/archive',
+  'PUT /containers/{name:.*}/archive',
+  'POST /plugins/pull',
+  'POST /plugins/{name:.*}/push',
+  'POST /plugins/{name:.*}/upgrade',
+]);
+const LOGS: ReadonlySet<string> = new Set([
+  'GET /containers/{name:.*}/logs',
+  'GET /services/{id}/logs',
+  'GET /tasks/{id}/logs',
+]);
+const STATS = 'GET /containers/{name:.*}/stats';
 
 function param(target: string, name: string): string | undefined {
   const q = target.indexOf('?');
@@ -38,17 +44,15 @@ function param(target: string, name: string): string | undefined {
 }
 
 /**
- * True when `method path` (folded) is a streaming answer or long transfer; `target` (the
- * canonical target, query included) decides `logs?follow` and `stats?stream` as dockerd
- * reads them (`stats` streams unless `stream` is false).
+ * True when `route` (dockerd's `METHOD template`, see docker-routes.ts) is a streaming
+ * answer or long transfer; `target` (the canonical target, query included) decides
+ * `logs?follow` and `stats?stream` as dockerd reads them (`stats` streams unless `stream`
+ * is false).
  */
-export function streamingAnswer(method: string, path: string, target: string): boolean {
-  for (const [m, re] of ALWAYS) if (m === method && re.test(path)) return true;
-  if (method !== 'GET') return false;
-  if (LOGS.test(path)) return dockerTrue(param(target, 'follow') ?? '');
-  if (STATS.test(path)) {
-    const v = param(target, 'stream');
-    return v === undefined || dockerTrue(v);
-  }
+export function streamingAnswer(route: string | undefined, target: string): boolean {
+  if (route === undefined) return false;
+  if (ALWAYS.has(route)) return true;
+  if (LOGS.has(route)) return dockerBoolValue(param(target, 'follow'));
+  if (route === STATS) return dockerBoolValueOrDefault(param(target, 'stream'), true);
   return false;
 }
