@@ -314,13 +314,18 @@ test(
   'streaming answers never take the pooled connections; a full pool answers 503 after the queue timeout',
   T,
   async () => {
+    // Like dockerd, one request at a time per connection: behind an answer that never
+    // ends (events) or never comes (the held list), nothing more is answered there.
+    const endless = new WeakSet<net.Socket>();
     const up = await recorder((s, head) => {
-      if (head.startsWith('GET /events')) {
+      if (endless.has(s)) return;
+      if (/^GET (\/v[0-9.]+)?\/events /.test(head)) {
+        endless.add(s);
         s.write(
           'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
         );
       } else if (head.startsWith('GET /containers/json')) {
-        // never answers: holds its pooled connection
+        endless.add(s); // never answers: holds its pooled connection
       } else ok(s);
     });
     const { gw, port } = await gateway(
@@ -339,7 +344,9 @@ test(
         c.write('GET /v1.41/events HTTP/1.1\r\nHost: d\r\n\r\n');
         held.push(c);
       }
-      await sleep(200);
+      // Every stream got its own upstream connection and its answer head.
+      for (const c of held) await readUntil(c, (b) => b.includes('\r\n\r\n'));
+      assert.equal(up.conns.length, 200);
       let t0 = performance.now();
       assert.match(await exchange(port, 'GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n'), /200 OK/);
       assert.ok(performance.now() - t0 < 1000, '/_ping answers under a second beside 200 streams');
