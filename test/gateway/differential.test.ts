@@ -224,9 +224,7 @@ function requestLine(r: Req): string {
 
 function compose(r: Req): string {
   const e = r.eol;
-  const lines: string[] = [
-    r.version ? `${r.method} ${r.target} ${r.version}` : `${r.method} ${r.target}`,
-  ];
+  const lines: string[] = [requestLine(r)];
   if (r.host) lines.push(r.host);
   if (r.connection) lines.push(r.connection);
   if (r.extra) lines.push(r.extra);
