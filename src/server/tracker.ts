@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { HijackError } from '../errors.js';
 import { peerCred, tcpInfo, type PeerCred, type TcpInfo } from '../socket/index.js';
 import { onHijacked } from './conn-hooks.js';
-import type { NodeParser, ServerSocket } from './internal/node-http.js';
+import { stopAccepting, type NodeParser, type ServerSocket } from './internal/node-http.js';
 
 /**
  * A connection's state, with Go's meanings: `new` accepted, a request expected; `active`
@@ -133,7 +133,6 @@ export class Conn<C = unknown> {
 interface ServerLike {
   on(event: string, fn: (...args: any[]) => void): unknown;
   removeListener(event: string, fn: (...args: any[]) => void): unknown;
-  close(cb?: (err?: Error) => void): unknown;
   address(): unknown;
   listening: boolean;
 }
@@ -411,7 +410,7 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     }
     const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
+      stopAccepting(this.server, resolve);
     });
     // An idle connection on which a request already began (Node's parser is inside its
     // head) is kept: it turns active and is closed after its response, like any other.

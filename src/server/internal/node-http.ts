@@ -5,7 +5,7 @@
  * @internal
  */
 import { createRequire } from 'node:module';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 
 const require = createRequire(import.meta.url);
 
@@ -86,4 +86,19 @@ export interface NetServerInternals {
 /** True when `err` is the error `execute` returns after our HPE_PAUSED stop. */
 export function isPause(ret: unknown): ret is ParseError {
   return ret instanceof Error && (ret as ParseError).code === 'HPE_PAUSED';
+}
+
+/**
+ * Stops `server` accepting connections and calls `cb` once it closed, without closing any
+ * connection. http.Server.close() also closes idle connections, and on Node 26 those that
+ * have not sent a request yet too; net's close is what Go's Shutdown means by "stop
+ * listening". Also stops the http server's request-timeout timer, as its close() would.
+ */
+export function stopAccepting(server: object, cb: () => void): void {
+  const s = server as net.Server & Record<symbol, unknown>;
+  net.Server.prototype.close.call(s, () => cb());
+  const key = Object.getOwnPropertySymbols(s).find(
+    (k) => k.description === 'http.server.connectionsCheckingInterval',
+  );
+  if (key) clearInterval(s[key] as NodeJS.Timeout);
 }
