@@ -64,8 +64,12 @@ export const nodeSocketListeners: Record<string, readonly string[]> = {
   pause: ['onSocketPause'],
 };
 
-/** Node's 'finish' listener on a ServerResponse; it holds the connection's whole state. */
-export const nodeResponseFinish = 'bound resOnFinish';
+/**
+ * Node's 'finish' listener on a ServerResponse; it holds the connection's whole state.
+ * Node 20–24 bind `resOnFinish`; Node 26 adds an unbound `onResponseFinish`.
+ */
+export const nodeResponseFinish =
+  Number(process.versions.node.split('.')[0]) >= 26 ? 'onResponseFinish' : 'bound resOnFinish';
 
 /** Node's socket state the HTTP server adds (`socket.parser`, `_paused`, the server link). */
 export interface ServerSocket extends Socket {
