@@ -5,8 +5,70 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { enableHijack, hijack } from '../../src/index.js';
+import { createRequire } from 'node:module';
+import { enableHijack, hijack, isHijackError } from '../../src/index.js';
+import {
+  checkNodeInternals,
+  HPE_PAUSED,
+  NODE_INTERNALS,
+  NODE_MAJOR,
+  probeNodeInternals,
+} from '../../src/server/internal/node-http.js';
 import { listen, readUntil } from './util.js';
+
+const require = createRequire(import.meta.url);
+
+test('the table row of the running Node major is what its HTTP internals are', () => {
+  // CI runs 20, 22, 24 and 26: each must have a row, and the row must match the probe.
+  assert.ok(NODE_INTERNALS[NODE_MAJOR], `NODE_INTERNALS has a row for Node ${NODE_MAJOR}`);
+  assert.deepEqual(probeNodeInternals(), NODE_INTERNALS[NODE_MAJOR]);
+  assert.equal(checkNodeInternals(), NODE_INTERNALS[NODE_MAJOR]);
+  assert.equal(HPE_PAUSED, NODE_INTERNALS[NODE_MAJOR]!.hpePaused);
+  const common = require('_http_common') as { HTTPParser: { kOnExecute: number } };
+  assert.equal(NODE_INTERNALS[NODE_MAJOR]!.kOnExecute, common.HTTPParser.kOnExecute);
+});
+
+test('an unknown Node major is probed: it works where every piece is there', () => {
+  assert.equal(NODE_INTERNALS[99], undefined);
+  assert.deepEqual(checkNodeInternals(99), NODE_INTERNALS[NODE_MAJOR]);
+});
+
+for (const [piece, patch] of [
+  [
+    '_http_common.freeParser()',
+    (c: Record<string, any>) => {
+      const saved = c.freeParser;
+      c.freeParser = undefined;
+      return () => (c.freeParser = saved);
+    },
+  ],
+  [
+    'HTTPParser.prototype.getCurrentBuffer()',
+    (c: Record<string, any>) => {
+      const proto = c.HTTPParser.prototype;
+      const saved = proto.getCurrentBuffer;
+      proto.getCurrentBuffer = undefined;
+      return () => (proto.getCurrentBuffer = saved);
+    },
+  ],
+] as const) {
+  test(`an unknown Node major without ${piece} fails with ERR_NOT_SUPPORTED naming it`, () => {
+    const restore = patch(require('_http_common'));
+    try {
+      assert.throws(
+        () => checkNodeInternals(99),
+        (err: unknown) =>
+          isHijackError(err, 'ERR_NOT_SUPPORTED') &&
+          err.message.includes(piece) &&
+          err.message.includes(process.version),
+      );
+    } finally {
+      restore();
+    }
+    // The running major is unaffected, and the probe works again once the piece is back.
+    assert.deepEqual(checkNodeInternals(99), NODE_INTERNALS[NODE_MAJOR]);
+  });
+}
 
 for (const enabled of [false, true]) {
   test(`a taken-over response keeps none of Node's connection state (${enabled ? 'enableHijack' : 'plain server'})`, async () => {
