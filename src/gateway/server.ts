@@ -56,6 +56,7 @@ import type { SpliceResult } from '../stream/splice.js';
 import { createUpstreamPool, parseUpstream } from './forward/upstream.js';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM, openAuth } from './defaults.js';
 import type { UpstreamTarget, UpstreamTlsOptions } from './forward/upstream.js';
+import { responseOf } from '../server/internal/node-http.js';
 
 export { DEFAULT_TIMEOUTS };
 
@@ -574,11 +575,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     if (code.startsWith('HPE_')) parseFailures.set(socket, code);
     let status = 0;
     // A connection that never sent a byte gets no answer, only a close (Go does the same).
-    if (
-      socket.bytesRead > 0 &&
-      socket.writable &&
-      !(socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
-    ) {
+    if (socket.bytesRead > 0 && socket.writable && !responseOf(socket)?.headersSent) {
       status =
         code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       socket.end(rawErrorResponse(status, `hijack gateway: ${http.STATUS_CODES[status]}`));

@@ -5,6 +5,7 @@
  * @internal
  */
 import type { Socket } from 'node:net';
+import { rawSocketOf } from './internal/node-http.js';
 
 const kOnHijack = Symbol('hijack.onHijack');
 
@@ -18,9 +19,9 @@ export function onHijacked(socket: Socket, fn: HijackHook): void {
 
 /** Runs the hook of `socket` (and of the raw socket under a TLS socket), if any. */
 export function noteHijacked(socket: Socket): void {
-  const s = socket as unknown as Record<symbol, HijackHook | undefined> & { _parent?: Socket };
+  const s = socket as unknown as Record<symbol, HijackHook | undefined>;
   s[kOnHijack]?.(socket);
-  const parent = s._parent;
+  const parent = rawSocketOf(socket);
   if (parent && parent !== socket)
     (parent as unknown as Record<symbol, HijackHook | undefined>)[kOnHijack]?.(parent);
 }

@@ -9,42 +9,24 @@ import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HijackError } from '../errors.js';
 import {
-  freeParser,
-  nodeResponseFinish,
-  nodeSocketListeners,
-  type NetServerInternals,
+  flushStoredHead,
+  freeParserOf,
+  isConsumed,
+  leaveServer,
+  nodeListenersOf,
+  removeNodeFinish,
+  restartHandle,
+  restoreSocket,
+  type NodeListener,
   type ServerSocket,
 } from './internal/node-http.js';
 
-/** One of Node's per-connection listeners on a server socket. */
-export type NodeListener = readonly [event: string, fn: (...args: any[]) => void];
-
-/** Whether `fn` is Node's HTTP listener for `event` (by name, see internal/node-http.ts). */
-export function isNodeListener(event: string, fn: NodeListener[1]): boolean {
-  return nodeSocketListeners[event]?.includes(fn.name) === true;
-}
-
-/**
- * The listeners of `event` on `emitter`, read from its table: EventEmitter keeps one as a
- * function and several as an array (copied here, so callers may remove while iterating).
- * Cheaper than listeners(), which also unwraps once() wrappers.
- */
-export function listenersIn(emitter: object, event: string): NodeListener[1][] {
-  const l = (emitter as { _events: Record<string, unknown> })._events[event] as
-    NodeListener[1] | NodeListener[1][] | undefined;
-  return typeof l === 'function' ? [l] : l ? l.slice() : [];
-}
-
-/** Node's HTTP listeners on `socket`, found by name (see internal/node-http.ts). */
-export function nodeListenersOf(socket: ServerSocket): NodeListener[] {
-  const found: NodeListener[] = [];
-  for (const event in nodeSocketListeners) {
-    for (const fn of listenersIn(socket, event)) {
-      if (isNodeListener(event, fn)) found.push([event, fn]);
-    }
-  }
-  return found;
-}
+export {
+  isNodeListener,
+  listenersIn,
+  nodeListenersOf,
+  type NodeListener,
+} from './internal/node-http.js';
 
 /**
  * Removes Node's per-connection HTTP listeners (`known`, or found by name), frees the
@@ -58,20 +40,12 @@ export function detachSocket(
   // In JS mode (the gate's), stop the flow before the 'data' listeners go, so no byte is
   // emitted into the void. A socket the parser consumes in C++ emits nothing in JS yet;
   // pausing it would stop its handle while its stream believes a read is pending.
-  const consumed = socket.parser?._consumed === true;
+  const consumed = isConsumed(socket);
   if (!consumed) socket.pause();
   for (const [event, fn] of known) socket.removeListener(event, fn);
-  const parser = socket.parser;
-  if (parser) freeParser(parser, req, socket);
-  socket.parser = null;
-  // Node replaced these on the instance to watch for 'data' listeners; give back the
-  // originals by assignment, as Node does (a delete would make the socket a dictionary).
-  const own = socket as unknown as Record<string, unknown>;
-  const proto = net.Socket.prototype as unknown as Record<string, unknown>;
-  for (const key of wrappedByNode) {
-    if (Object.prototype.hasOwnProperty.call(socket, key)) own[key] = proto[key];
-  }
-  socket._paused = false;
+  freeParserOf(socket, req);
+  // Node's instance wrappers of on/addListener/… and its backpressure flag go.
+  restoreSocket(socket);
   socket.setTimeout(0);
   // The taker may half-close: https servers create their sockets without allowHalfOpen.
   socket.allowHalfOpen = true;
@@ -79,26 +53,9 @@ export function detachSocket(
   (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
   // A consumed socket the gate paused (readStop) while its stream believes a read is
   // pending would never read again: start the handle, the stream buffers until the taker reads.
-  const handle = (socket as unknown as { _handle?: { reading: boolean; readStart(): number } })
-    ._handle;
-  if (consumed && handle && !handle.reading) {
-    handle.reading = true;
-    handle.readStart();
-  }
+  if (consumed) restartHandle(socket);
+  // Out of net.Server's count, so server.close() does not wait for it (Go).
   leaveServer(socket);
-  leaveServer(socket._parent ?? null);
-}
-
-/** Socket methods Node's HTTP server replaces on the instance. */
-const wrappedByNode = ['on', 'addListener', 'prependListener', 'setEncoding'] as const;
-
-/** Drops the socket from net.Server's count, so server.close() does not wait for it (Go). */
-function leaveServer(socket: ServerSocket | null): void {
-  const server = socket?._server as NetServerInternals | null | undefined;
-  if (!socket || !server) return;
-  server._connections--;
-  socket._server = null;
-  server._emitCloseIfDrained?.();
 }
 
 const kHijacked = Symbol('hijack.hijacked');
@@ -114,28 +71,16 @@ export function markHijacked(req: IncomingMessage, res: ServerResponse): void {
   (res as unknown as Record<symbol, unknown>)[kHijacked] = true;
 }
 
-interface ResponseInternals {
-  _header?: string | null;
-  _headerSent?: boolean;
-  socket: net.Socket | null;
-}
-
 /**
  * Writes the head the handler already set with writeHead() but Node had not sent yet,
  * then unhooks `res` from the socket and makes it refuse writes with ERR_HIJACKED.
  */
 export function retireResponse(res: ServerResponse, socket: net.Socket): void {
-  const r = res as unknown as ResponseInternals;
-  if (typeof r._header === 'string' && !r._headerSent) {
-    socket.write(r._header, 'latin1');
-    r._headerSent = true;
-  }
-  if (r.socket === socket) res.detachSocket(socket);
+  flushStoredHead(res, socket);
+  if (res.socket === socket) res.detachSocket(socket);
   // A taken-over response never finishes: Node's finish handler (bound to the request, the
   // socket and the connection's parser state) would only keep all of that alive.
-  for (const fn of listenersIn(res, 'finish')) {
-    if (fn.name === nodeResponseFinish) res.removeListener('finish', fn);
-  }
+  removeNodeFinish(res);
   const own = res as unknown as Record<string, unknown>;
   for (const [name, fn] of refusers) own[name] = fn;
 }

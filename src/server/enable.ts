@@ -6,7 +6,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { HijackError } from '../errors.js';
 import { Gate } from './gate.js';
-import type { ServerSocket } from './internal/node-http.js';
+import { checkNodeInternals, type ServerSocket } from './internal/node-http.js';
 
 const kEnabled = Symbol('hijack.enabled');
 
@@ -31,6 +31,7 @@ export function enableHijack<S extends HttpServer | HttpsServer>(server: S): S {
       'enableHijack(server) takes an http.Server or https.Server',
     );
   }
+  checkNodeInternals();
   const s = server as unknown as Record<symbol, boolean>;
   if (s[kEnabled]) return server;
   s[kEnabled] = true;

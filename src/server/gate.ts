@@ -13,11 +13,19 @@
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { framingOf, type BodyScanner } from '../http1/framing.js';
-import { isNodeListener, listenersIn } from './detach.js';
 import {
   HPE_PAUSED,
+  isNodeListener,
+  isNodePaused,
   isPause,
-  kOnExecute,
+  listenersIn,
+  onExecuteOf,
+  onIncomingOf,
+  parserOf,
+  type OnIncoming,
+  responseOf,
+  setOnExecute,
+  setOnIncoming,
   type NodeParser,
   type ServerSocket,
 } from './internal/node-http.js';
@@ -87,7 +95,7 @@ export class Gate {
   private pumping = false;
   private pausedSocket = false;
   private cur: GatedMessage | null = null;
-  private readonly nodeOnIncoming: (req: unknown, keepAlive: boolean) => number;
+  private readonly nodeOnIncoming: OnIncoming;
   private readonly nodeOnExecute: (ret: unknown) => void;
   detached = false;
 
@@ -95,14 +103,14 @@ export class Gate {
     readonly socket: ServerSocket,
     readonly parser: NodeParser,
   ) {
-    this.nodeOnIncoming = parser.onIncoming!;
-    this.nodeOnExecute = parser[kOnExecute] as (ret: unknown) => void;
+    this.nodeOnIncoming = onIncomingOf(parser)!;
+    this.nodeOnExecute = onExecuteOf(parser);
   }
 
   /** Installs a gate on a socket Node's HTTP server just set up; idempotent. */
   static install(socket: ServerSocket): Gate | undefined {
-    const parser = socket.parser;
-    if (!parser || !parser.onIncoming || gateOf(socket)) return gateOf(socket);
+    const parser = parserOf(socket);
+    if (!parser || !onIncomingOf(parser) || gateOf(socket)) return gateOf(socket);
     const gate = new Gate(socket, parser);
     (socket as unknown as Record<symbol, Gate>)[kGate] = gate;
     // Bytes that reach JS (a socket the parser does not consume) go through the gate too.
@@ -118,8 +126,8 @@ export class Gate {
     ) => net.Socket;
     on.call(socket, 'data', gate.onData);
     on.call(socket, 'drain', gate.onDrain);
-    parser.onIncoming = gate.onIncoming;
-    parser[kOnExecute] = gate.onExecute;
+    setOnIncoming(parser, gate.onIncoming);
+    setOnExecute(parser, gate.onExecute);
     return gate;
   }
 
@@ -179,7 +187,7 @@ export class Gate {
     // An Upgrade or CONNECT answered normally ends the connection: what follows its head is
     // not HTTP.
     this.nodeOnIncoming.call(this.parser, req, final ? false : keepAlive);
-    const res = this.socket._httpMessage as ServerResponse | undefined;
+    const res = responseOf(this.socket);
     if (res && (res as unknown as { req?: unknown }).req === req) {
       msg.res = res;
       (res as unknown as Record<symbol, GatedMessage>)[kMessage] = msg;
@@ -223,7 +231,7 @@ export class Gate {
           if (!m.responded) break;
           this.cur = null;
         }
-        if (this.socket._paused || this.socket.destroyed) break;
+        if (isNodePaused(this.socket) || this.socket.destroyed) break;
         const chunk = this.shift();
         if (!chunk) break;
         this.feed(chunk);
@@ -237,7 +245,7 @@ export class Gate {
       !this.cur &&
       this.pendingBytes === 0 &&
       this.parserPaused &&
-      !this.socket._paused
+      !isNodePaused(this.socket)
     ) {
       this.parser.resume();
       this.parserPaused = false;

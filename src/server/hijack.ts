@@ -9,7 +9,6 @@ import type { BodyScanner } from '../http1/framing.js';
 import { framingOf } from '../http1/framing.js';
 import {
   detachSocket,
-  type NodeListener,
   drainUnread,
   isHijacked,
   markHijacked,
@@ -18,7 +17,15 @@ import {
   socketOf,
 } from './detach.js';
 import { gateOf, messageOf } from './gate.js';
-import { kOnExecute, type NodeParser, type ServerSocket } from './internal/node-http.js';
+import {
+  checkNodeInternals,
+  onExecuteOf,
+  parserOf,
+  setOnExecute,
+  type NodeListener,
+  type NodeParser,
+  type ServerSocket,
+} from './internal/node-http.js';
 import { noteHijacked } from './conn-hooks.js';
 
 /** What a takeover hands over. */
@@ -59,6 +66,7 @@ export function hijack(req: IncomingMessage, res: ServerResponse): Promise<Hijac
 }
 
 function start(req: IncomingMessage, res: ServerResponse): Promise<Hijacked> {
+  checkNodeInternals();
   if (!req || typeof req !== 'object' || !res || typeof res !== 'object') {
     throw new HijackError(
       'ERR_INVALID_ARGUMENT',
@@ -142,7 +150,7 @@ function ungated(
   res: ServerResponse,
   socket: ServerSocket,
 ): Promise<Hijacked> {
-  const parser = socket.parser;
+  const parser = parserOf(socket);
   if (!parser) {
     // Node already let go of the socket (its own upgrade path): nothing more was parsed.
     return Promise.resolve(finish(req, res, socket, Buffer.alloc(0)));
@@ -157,9 +165,9 @@ function ungated(
   // Inside execute: llhttp goes on with this chunk after the handler returns. Look at
   // what it did before Node does anything with it.
   return new Promise((resolve, reject) => {
-    const nodeOnExecute = parser[kOnExecute];
-    parser[kOnExecute] = (ret: unknown) => {
-      parser[kOnExecute] = nodeOnExecute;
+    const nodeOnExecute = onExecuteOf(parser);
+    setOnExecute(parser, (ret: unknown) => {
+      setOnExecute(parser, nodeOnExecute);
       try {
         if (ret instanceof Error) {
           throw lost(
@@ -174,7 +182,7 @@ function ungated(
         socket.destroy();
         reject(err);
       }
-    };
+    });
   });
 }
 

@@ -2,13 +2,24 @@
  * trackConnections(server): Go's ConnState, ConnContext, Shutdown and RegisterOnShutdown.
  */
 import dc from 'node:diagnostics_channel';
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { HijackError } from '../errors.js';
 import { peerCred, tcpInfo, type PeerCred, type TcpInfo } from '../socket/index.js';
 import { onHijacked } from './conn-hooks.js';
-import type { NodeParser, ServerSocket } from './internal/node-http.js';
+import {
+  checkNodeInternals,
+  onIncomingOf,
+  parserOf,
+  parsersInFlight,
+  rawSocketOf,
+  responseOf,
+  setOnIncoming,
+  stopAccepting,
+  type NodeParser,
+  type OnIncoming,
+} from './internal/node-http.js';
 
 /**
  * A connection's state, with Go's meanings: `new` accepted, a request expected; `active`
@@ -93,7 +104,7 @@ export class Conn<C = unknown> {
   /** @internal bytes read when the last response finished: more means a request began */
   readMark = 0;
   /** @internal the parser's onIncoming that the tracker's hook passes each request on to */
-  nextOnIncoming: ((req: unknown, keepAlive: boolean) => number) | null = null;
+  nextOnIncoming: OnIncoming | null = null;
 
   /** @internal the tracker that follows it */
   readonly _tracker: ConnectionTracker<C>;
@@ -133,7 +144,6 @@ export class Conn<C = unknown> {
 interface ServerLike {
   on(event: string, fn: (...args: any[]) => void): unknown;
   removeListener(event: string, fn: (...args: any[]) => void): unknown;
-  close(cb?: (err?: Error) => void): unknown;
   address(): unknown;
   listening: boolean;
 }
@@ -178,19 +188,6 @@ function connOnIncoming(this: NodeParser, req: unknown, keepAlive: boolean): num
   return conn.nextOnIncoming!.call(this, req, keep);
 }
 
-/**
- * Parsers of `server` in the middle of a message (llhttp between message begin and
- * complete), from Node's connection list (`server[kConnections].active()`, present in Node 20–24);
- * empty where Node has none.
- */
-function parsersInFlight(server: object): Set<unknown> {
-  const key = Object.getOwnPropertySymbols(server).find(
-    (k) => k.description === 'http.server.connections',
-  );
-  const list = key ? (server as Record<symbol, { active?: () => unknown[] }>)[key] : undefined;
-  return new Set(typeof list?.active === 'function' ? list.active() : []);
-}
-
 function subscribeChannels(): void {
   if (channelsOn) return;
   channelsOn = true;
@@ -222,6 +219,7 @@ export function trackConnections<C = unknown>(
       'trackConnections(): this server is already tracked; keep the first tracker',
     );
   }
+  checkNodeInternals();
   const t = new ConnectionTracker<C>(server as unknown as ServerLike, options);
   trackers.set(server, t);
   subscribeChannels();
@@ -297,25 +295,25 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     this.options.onState?.(conn, 'new', null);
     onHijacked(socket, connHijacked);
     socket.on('close', connClosed);
-    if (!tls) this.watch(conn, socket as ServerSocket);
+    if (!tls) this.watch(conn, socket);
   }
 
   private secured(socket: Socket): void {
-    const raw = (socket as ServerSocket)._parent;
-    const conn = connOf(raw);
+    const conn = connOf(rawSocketOf(socket));
     if (!conn) return;
     conn.socket = socket;
     (socket as unknown as Record<symbol, Conn<C>>)[kConn] = conn;
     onHijacked(socket, connHijacked);
-    this.watch(conn, socket as ServerSocket);
+    this.watch(conn, socket);
   }
 
   /** Hooks the parser's onIncoming: a request head makes the connection active (Go). */
-  private watch(conn: Conn<C>, socket: ServerSocket): void {
-    const parser = socket.parser;
-    if (!parser?.onIncoming || parser.onIncoming === connOnIncoming) return;
-    conn.nextOnIncoming = parser.onIncoming;
-    parser.onIncoming = connOnIncoming;
+  private watch(conn: Conn<C>, socket: Socket): void {
+    const parser = parserOf(socket);
+    const next = parser && onIncomingOf(parser);
+    if (!next || next === connOnIncoming) return;
+    conn.nextOnIncoming = next;
+    setOnIncoming(parser, connOnIncoming);
   }
 
   /** @internal a request head was read on `conn`; false: answer it with keep-alive off */
@@ -328,7 +326,7 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
 
   /** Marks the response in progress on `conn` (if its head is not out yet) Connection: close. */
   private closeAfterResponse(conn: Conn<C>): void {
-    const res = (conn.socket as ServerSocket)._httpMessage as ServerResponse | undefined;
+    const res = responseOf(conn.socket);
     if (res && !res.headersSent) res.shouldKeepAlive = false;
   }
 
@@ -411,14 +409,14 @@ export class ConnectionTracker<C = unknown> implements Iterable<Conn<C>> {
     }
     const closed = new Promise<void>((resolve) => {
       if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
+      stopAccepting(this.server, resolve);
     });
     // An idle connection on which a request already began (Node's parser is inside its
     // head) is kept: it turns active and is closed after its response, like any other.
     const parsing = parsersInFlight(this.server);
     for (const conn of this.conns) {
       if (conn.state === 'idle') {
-        if (!parsing.has((conn.socket as ServerSocket).parser)) conn.socket.destroy();
+        if (!parsing.has(parserOf(conn.socket))) conn.socket.destroy();
       } else if (conn.state === 'active') this.closeAfterResponse(conn);
     }
     let failure: HijackError | null = null;
