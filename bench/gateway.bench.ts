@@ -38,6 +38,8 @@ function gatewayScript(distGateway: string, upstream: string): string {
       listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
       upstream: ${JSON.stringify('unix://' + upstream)},
       policy: { rules: ['GET,HEAD /_ping', 'POST /stream'].map((r) => parseRule(r, 'allow', 'bench')) },
+      // The idle-stream row holds thousands of streams: above the default limits on purpose.
+      limits: { connections: 20000, streams: 20000 },
     });
     const [addr] = await gw.listen();
     process.stdout.write('listening 127.0.0.1:' + addr.port + '\\n');

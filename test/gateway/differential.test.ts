@@ -240,6 +240,29 @@ const input = fc.record({
   cuts: fc.array(fc.nat(600), { maxLength: 5 }),
 });
 
+/** How many generated requests fall in each family (a request can be in several). */
+function familyTally(samples: { requests: Req[] }[]): string {
+  const n = new Map<string, number>();
+  const add = (k: string) => n.set(k, (n.get(k) ?? 0) + 1);
+  for (const s of samples) {
+    if (s.requests.length > 1) add('pipelined streams');
+    for (const r of s.requests) {
+      add(`framing ${r.framing}`);
+      if (FRAMINGS[r.framing]!(0)[1]) add(`chunk ${r.chunk}`);
+      if (r.connection) add('Connection field');
+      if (r.line !== 'plain') add(`request line ${r.line}`);
+      if (r.eol === '\n') add('bare LF head');
+      if (!r.version?.startsWith('HTTP/1.1')) add(`version ${r.version || '0.9'}`);
+      if (/force=%/.test(r.target)) add('query boolean with white space');
+      if (r.extra) add('extra field');
+    }
+  }
+  return [...n]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k} ${v}`)
+    .join('; ');
+}
+
 /** Sends `bytes` in pieces; resolves when the gateway closed, or after a quiet spell. */
 function send(port: number, bytes: Buffer, cuts: number[]): Promise<void> {
   return new Promise((resolve) => {
@@ -309,6 +332,7 @@ test(
     const seed = Number(process.env.HIJACK_FC_SEED) || Date.now() % 2 ** 31;
     const samples = fc.sample(input, { numRuns: RUNS, seed });
     const inputs = samples.map((s) => Buffer.from(s.requests.map(compose).join(''), 'latin1'));
+    const tally = familyTally(samples);
     const started = Date.now();
     // Eight clients at a time: the comparison is over the whole run, not per input.
     let next = 0;
@@ -343,6 +367,7 @@ test(
     t.diagnostic(
       `seed ${seed}: ${sent} streams sent in ${((Date.now() - started) / 1000).toFixed(1)} s; ${admitted.length} requests admitted, ${parsed.length} parsed by Go`,
     );
+    t.diagnostic(`requests generated per family: ${tally}`);
     if (extra.length) {
       const shown = extra.slice(0, 5).map((x) => {
         const uri = x.split(' ')[1]!;
