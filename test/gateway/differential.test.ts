@@ -168,6 +168,17 @@ const request = fc.record({
     'X-F: a\r\n b',
     'X-C: \x01',
     'Content-Type: application/x-www-form-urlencoded',
+    // Header-level: framing hidden in a folded line, a second Host, obs-text and empty
+    // names, NUL, a spaced Authorization name, a field over 8 KiB.
+    'Host: other',
+    'X-A: 1\r\n Content-Length: 5',
+    'X-A: 1\r\n\tTransfer-Encoding: chunked',
+    'Content-Length: 5\r\n Content-Length: 6',
+    'X\x80Y: 1',
+    'X-N: a\x00b',
+    'Authorization : Bearer x',
+    ': empty-name',
+    'X-L: ' + 'a'.repeat(9000),
   ),
   eol: fc.constantFrom('\r\n', '\r\n', '\r\n', '\n'),
   line: mostly('plain', 'lower', 'tab', 'double', 'trailing'),
