@@ -161,8 +161,7 @@ const request = fc.record({
     'Connection: Upgrade\r\nUpgrade: websocket',
     'Upgrade: tcp',
   ),
-  extra: fc.constantFrom(
-    '',
+  extra: mostly(
     '',
     'Expect: 100-continue',
     'X-F: a\r\n b',
