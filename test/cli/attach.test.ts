@@ -202,7 +202,17 @@ test(
       assert.fail(`${what} never appeared; pane:\n${pane()}`);
     };
     // Raw mode: keys go out as typed (no line buffering, no local echo); the server echoes.
-    await sleep(800);
+    // Type only once the CLI has put the terminal in raw mode: keys sent earlier are
+    // line-buffered and echoed by the tty itself, and ctrl-q is eaten as XON.
+    const tty = tmux('display-message', '-p', '-t', 'att', '#{pane_tty}').stdout.trim();
+    assert.match(tty, /^\/dev\//, 'tmux names the pane tty');
+    let raw = false;
+    for (let i = 0; i < 300 && !raw; i++) {
+      const st = spawnSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' });
+      raw = / -icanon/.test(st.stdout) && / -echo /.test(st.stdout);
+      if (!raw) await sleep(50);
+    }
+    assert.ok(raw, `the CLI never set raw mode on ${tty}; pane:\n${pane()}`);
     tmux('send-keys', '-t', 'att', '-l', 'typed-in-raw');
     await waitFor(/typed-in-raw/, 'the echoed keys');
     // ctrl-p ctrl-q detaches.
