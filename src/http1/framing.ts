@@ -66,7 +66,13 @@ export function responseFraming(method: string, statusCode: number, headers: Hea
 function parseLength(v: string | string[]): number {
   const values = (Array.isArray(v) ? v.join(',') : v).split(',').map((s) => s.trim());
   const first = values[0]!;
-  if (!/^[0-9]{1,15}$/.test(first) || values.some((x) => x !== first)) {
+  // Leading zeros are read as Go's ParseUint and llhttp read them; past 15 significant
+  // digits the value is not exact in a double, and no body that long ends anyway.
+  if (
+    !/^[0-9]+$/.test(first) ||
+    first.replace(/^0+(?=.)/, '').length > 15 ||
+    values.some((x) => x !== first)
+  ) {
     throw new HijackError('ERR_MALFORMED_HEAD', `invalid Content-Length ${JSON.stringify(v)}`);
   }
   return Number(first);
@@ -145,7 +151,9 @@ export class BodyScanner {
   private left: number;
   private s = S.Size;
   private size = 0;
+  /** Hex digits of the size read so far; `significant` leaves out leading zeros. */
   private digits = 0;
+  private significant = 0;
   /** Raw bytes of the size line being read, or of the last-chunk line and trailers. */
   private line: number[] = [];
 
@@ -197,7 +205,13 @@ export class BodyScanner {
       case S.Size: {
         const h = hexValue(c);
         if (h >= 0) {
-          if (++this.digits > 15) return 'chunk size too large';
+          this.digits++;
+          if (h > 0 || this.significant > 0) this.significant++;
+          // Go's reader takes 16 digits at most, leading zeros counted (strict); llhttp's
+          // leading zeros are free (lenient). The value must be exact in a double in both.
+          if ((this.strict && this.digits > 16) || this.significant > 13) {
+            return 'chunk size too large';
+          }
           this.size = this.size * 16 + h;
           return this.record(c);
         }
@@ -223,6 +237,7 @@ export class BodyScanner {
         }
         this.size = 0;
         this.digits = 0;
+        this.significant = 0;
         return null;
       case S.DataCr:
         if (c !== 0x0d) return 'chunk data longer than its size';
@@ -250,6 +265,15 @@ export class BodyScanner {
   }
 
   /**
+   * Framing bytes the wire still owes before a takeover can hand the rest on as valid
+   * chunked encoding: the CRLF (or its LF) after chunk data that was read to its end.
+   */
+  owed(): number {
+    if (this.kind !== 'chunked') return 0;
+    return this.s === S.DataCr ? 2 : this.s === S.DataLf ? 1 : 0;
+  }
+
+  /**
    * Wire form of `unread` (body bytes already decoded into the request) for a takeover:
    * a Content-Length body is raw already; a chunked one gets a chunk synthesised around
    * them, plus what was counted of the current size line or trailers.
@@ -270,6 +294,10 @@ export class BodyScanner {
         return { prefix: whole(), skip: CRLF };
       case S.DataLf:
         return { prefix: whole(), skip: CRLF.subarray(1) };
+      case S.Done:
+        // The whole body was counted: what was decoded and not read, then its end again
+        // (a body read to its end gives nothing, as in Go and for Content-Length bodies).
+        return { prefix: u > 0 ? [...whole(), Buffer.from(this.line)] : [], skip: null };
       default:
         // Between chunks, inside a size line, or in the trailers: replay what was counted of it.
         return { prefix: [...whole(), Buffer.from(this.line)], skip: null };

@@ -107,10 +107,19 @@ const refusers = [
     ] as const,
 );
 
-/** Keeps a later req.destroy() (frameworks do that) from destroying the taken-over socket. */
+/**
+ * Keeps a later req.destroy() (frameworks do that) from destroying the taken-over socket,
+ * and a later read of req from touching it.
+ */
 export function retireRequest(req: IncomingMessage): void {
-  (req as unknown as { _destroy: typeof keepSocket })._destroy = keepSocket;
+  const r = req as unknown as { _destroy: typeof keepSocket; _read: typeof noRead };
+  r._destroy = keepSocket;
+  // A later read of the request (a logging middleware's 'data' listener, resume(), pipe())
+  // gives nothing: Node's _read would resume the socket, now the taker's, and lose bytes.
+  r._read = noRead;
 }
+
+function noRead(): void {}
 
 function keepSocket(err: Error | null, cb: (err?: Error | null) => void): void {
   cb(err);

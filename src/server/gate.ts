@@ -12,9 +12,10 @@
  */
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { framingOf, type BodyScanner } from '../http1/framing.js';
+import { GateBody } from './gate-body.js';
 import {
   HPE_PAUSED,
+  isLenientParser,
   isNodeListener,
   isNodePaused,
   isPause,
@@ -47,10 +48,12 @@ export class GatedMessage {
   parsed = false;
   /** A takeover was asked for; `take` completes it. */
   take: ((pending: Buffer[]) => void) | null = null;
+  /** The client ended its side (EOF) while this message was current. */
+  eof = false;
   constructor(
     readonly gate: Gate,
     readonly req: IncomingMessage,
-    readonly framing: BodyScanner,
+    readonly framing: GateBody,
     /** An Upgrade or CONNECT request: answered normally, the connection closes after it. */
     readonly final: boolean,
   ) {}
@@ -59,20 +62,39 @@ export class GatedMessage {
 const kGate = Symbol('hijack.gate');
 const kMessage = Symbol('hijack.message');
 
-/** req._read of a gated request: the handler wants the body, so the gate feeds it. */
+/**
+ * req._read of a gated request: the handler wants the body, so the gate feeds it. Once a
+ * takeover was asked for (or completed: the link is gone) the body belongs to the taker,
+ * and a read gives nothing: it must not resume the socket either (Node's _read would).
+ */
 function gatedRead(this: IncomingMessage, n: number): void {
-  const m = messageOf(this)!;
-  if (!m.bodyWanted && !m.take) {
+  const m = messageOf(this);
+  if (!m || m.take || m.gate.detached) return;
+  if (!m.bodyWanted) {
     m.bodyWanted = true;
     queueMicrotask(m.gate.pumpLater);
   }
   return Object.getPrototypeOf(this)._read.call(this, n);
 }
 
+/**
+ * socket.push of a gated socket: the client's EOF (push(null)) goes through the gate,
+ * which may hold it until the handler of an Upgrade or CONNECT request decided.
+ */
+function gatedPush(this: net.Socket, chunk: unknown, encoding?: BufferEncoding): boolean {
+  if (chunk === null) {
+    const gate = gateOf(this);
+    if (gate && gate.holdEof()) return false;
+  }
+  return net.Socket.prototype.push.call(this, chunk, encoding);
+}
+
 /** 'finish' of a gated response: the next request may be parsed now. */
 function onResponseFinish(this: ServerResponse): void {
   const m = (this as unknown as Record<symbol, GatedMessage>)[kMessage]!;
   m.responded = true;
+  // An Upgrade or CONNECT answered normally: the connection ends now, Node may see the EOF.
+  if (m.final) m.gate.releaseEof();
   m.gate.pump();
 }
 
@@ -95,6 +117,9 @@ export class Gate {
   private pumping = false;
   private pausedSocket = false;
   private cur: GatedMessage | null = null;
+  /** The client's EOF, held until the current Upgrade/CONNECT handler decides. */
+  private eofHeld = false;
+  private readonly lenient: boolean;
   private readonly nodeOnIncoming: OnIncoming;
   private readonly nodeOnExecute: (ret: unknown) => void;
   detached = false;
@@ -105,6 +130,7 @@ export class Gate {
   ) {
     this.nodeOnIncoming = onIncomingOf(parser)!;
     this.nodeOnExecute = onExecuteOf(parser);
+    this.lenient = isLenientParser(socket);
   }
 
   /** Installs a gate on a socket Node's HTTP server just set up; idempotent. */
@@ -126,6 +152,7 @@ export class Gate {
     ) => net.Socket;
     on.call(socket, 'data', gate.onData);
     on.call(socket, 'drain', gate.onDrain);
+    (socket as unknown as { push: typeof gatedPush }).push = gatedPush;
     setOnIncoming(parser, gate.onIncoming);
     setOnExecute(parser, gate.onExecute);
     return gate;
@@ -178,7 +205,7 @@ export class Gate {
     const final = r.upgrade || r.method === 'CONNECT';
     // Upgrade and CONNECT go to the ordinary 'request' handler, as any other request.
     r.upgrade = false;
-    const msg = new GatedMessage(this, r, framingOf(r), final);
+    const msg = new GatedMessage(this, r, new GateBody(r, this.lenient), final);
     (r as unknown as Record<symbol, GatedMessage>)[kMessage] = msg;
     this.cur = msg;
     // Set before the handler runs: a takeover asked for inside it waits for the rest of this read.
@@ -198,6 +225,38 @@ export class Gate {
     return HPE_PAUSED;
   };
 
+  /**
+   * The client's EOF arrived (socket.push(null)). Returns true to hold it: while the
+   * handler of an Upgrade or CONNECT request has not decided, as Node's 'upgrade' event and
+   * Go's Hijack let a taker read what a half-closed client sent and still answer. For other
+   * requests the body bytes held go to the parser first, as plain Node had parsed them
+   * before its EOF (a body cut short then gets Node's 400), and the EOF goes on.
+   */
+  holdEof(): boolean {
+    const m = this.cur;
+    if (this.detached || !m) return false;
+    m.eof = true;
+    if (m.take) {
+      // A takeover waiting for chunk framing that cannot come now: complete it, the EOF
+      // then reaches the taker's socket after the bytes handed over.
+      this.pump();
+      return false;
+    }
+    if (m.final && !m.responded) {
+      this.eofHeld = true;
+      return true;
+    }
+    this.pump();
+    return false;
+  }
+
+  /** Lets a held EOF go on (to Node's handling, or to the taker's socket). */
+  releaseEof(): void {
+    if (!this.eofHeld) return;
+    this.eofHeld = false;
+    net.Socket.prototype.push.call(this.socket, null);
+  }
+
   /** pump(), bound, for queueMicrotask. */
   readonly pumpLater = (): void => this.pump();
 
@@ -214,7 +273,7 @@ export class Gate {
           if (m.take) return this.completeTakeover(m);
           if (m.final && m.responded) return; // the connection closes after this answer
           if (!m.parsed) {
-            if (!m.bodyWanted && !m.responded) break;
+            if (!m.bodyWanted && !m.responded && !m.eof) break;
             if (m.framing.kind === 'none' || m.framing.done) {
               this.feed(EMPTY); // lets llhttp finish the message (req 'end')
               m.parsed = true;
@@ -310,6 +369,17 @@ export class Gate {
   }
 
   private completeTakeover(m: GatedMessage): void {
+    // A chunked body read to the end of a chunk: wait for the chunk's CRLF, so the taker's
+    // first byte is the next chunk's (the client sends it; its EOF or close ends the wait).
+    if (
+      (m.bodyWanted || m.parsed) &&
+      this.pendingBytes < m.framing.owed() &&
+      !m.eof &&
+      !this.socket.destroyed
+    ) {
+      return;
+    }
+    m.framing.release();
     const head = this.pending.splice(0);
     this.pendingBytes = 0;
     this.detached = true;
@@ -318,7 +388,10 @@ export class Gate {
     if (this.pausedSocket) this.pausedSocket = false;
     const take = m.take!;
     m.take = null;
+    (this.socket as unknown as { push: typeof gatedPush }).push = net.Socket.prototype.push;
     take(head);
+    // The EOF of a half-closed client reaches the taker after the bytes it was handed.
+    this.releaseEof();
     // Nothing of the gate outlives the takeover: a spliced stream keeps only its sockets.
     // Assigned, not deleted (a delete would turn these hot objects into dictionaries), and
     // only the links that exist (adding a property is a shape change too).

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { HijackError } from '../errors.js';
-import type { BodyScanner } from '../http1/framing.js';
+import type { BodyScanner, Reframe } from '../http1/framing.js';
 import { framingOf } from '../http1/framing.js';
 import {
   detachSocket,
@@ -116,7 +116,7 @@ function start(req: IncomingMessage, res: ServerResponse): Promise<Hijacked> {
 /** Unread body bytes in wire form, then the unparsed rest (minus framing they replace). */
 function composeHead(
   req: IncomingMessage,
-  framing: BodyScanner,
+  framing: { reframe(unread: Buffer[]): Reframe },
   fed: boolean,
   pending: Buffer[],
 ): Buffer {

@@ -151,6 +151,22 @@ export function freeParserOf(socket: Socket, req: IncomingMessage): void {
   s.parser = null;
 }
 
+/** `--insecure-http-parser` given to this process (Node's default for every server). */
+const processLenient =
+  process.execArgv.includes('--insecure-http-parser') ||
+  /(^|\s)--insecure-http-parser(\s|$)/.test(process.env.NODE_OPTIONS ?? '');
+
+/**
+ * Whether the parser of a server connection reads leniently: the server's
+ * `insecureHTTPParser` option, else the process flag (Node's connectionListenerInternal).
+ */
+export function isLenientParser(socket: Socket): boolean {
+  const server = ((socket as ServerSocket).server ?? (socket as ServerSocket)._server) as
+    { insecureHTTPParser?: boolean } | null | undefined;
+  const own = server?.insecureHTTPParser;
+  return own === undefined ? processLenient : own === true;
+}
+
 // --- the socket -------------------------------------------------------------------------
 
 /** The response Node is writing on `socket` now (`socket._httpMessage`). */

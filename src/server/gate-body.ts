@@ -1,0 +1,68 @@
+/**
+ * One request body on a gated connection: where it ends is llhttp's reading (a mirror
+ * parser, internal/llhttp-body.ts), so the gate hands the connection's parser exactly the
+ * bytes it would have parsed as this body; how far it got is counted by the chunk scanner
+ * (http1/framing.ts) so a takeover can give the unread rest back in wire form.
+ *
+ * @internal
+ */
+import type { IncomingMessage } from 'node:http';
+import { BodyScanner, framingOf, type Framing, type Reframe } from '../http1/framing.js';
+import { LlhttpBody } from './internal/llhttp-body.js';
+
+/** The body of one gated request. */
+export class GateBody {
+  /** How the head delimits the body (what the chunk scanner counts). */
+  readonly kind: Framing['kind'];
+  /** True once the connection's parser has been given every byte of the body. */
+  done: boolean;
+  private readonly scanner: BodyScanner;
+  private mirror: LlhttpBody | null;
+
+  constructor(req: IncomingMessage, lenient: boolean) {
+    this.scanner = framingOf(req);
+    // null without a framing field, and on CONNECT (llhttp reads no body there).
+    this.mirror = LlhttpBody.for(req, lenient);
+    const raw = !this.mirror && req.method !== 'CONNECT' ? this.scanner.kind : 'none';
+    // A field the scanner does not read but llhttp does (it decides) counts as raw bytes.
+    this.kind = this.mirror ? (this.scanner.kind === 'none' ? 'length' : this.scanner.kind) : raw;
+    this.done = this.kind === 'none' || (this.mirror ? this.mirror.done : this.scanner.done);
+    if (this.done) this.release();
+  }
+
+  /**
+   * How many leading bytes of `chunk` belong to the body; when less than `chunk.length`, or
+   * `done` is true afterwards, the body is over and the rest is what follows it.
+   */
+  take(chunk: Buffer): number {
+    if (this.done) return 0;
+    if (!this.mirror) {
+      const n = this.scanner.take(chunk);
+      this.done = this.scanner.done;
+      return n;
+    }
+    const n = this.mirror.take(chunk);
+    this.scanner.take(chunk.subarray(0, n));
+    if (this.mirror.done) {
+      this.done = true;
+      this.release();
+    }
+    return n;
+  }
+
+  /** Bytes of chunk framing the wire still owes before the rest is valid chunked encoding. */
+  owed(): number {
+    return this.scanner.owed();
+  }
+
+  /** The wire form of decoded, unread body bytes for a takeover (see BodyScanner.reframe). */
+  reframe(unread: Buffer[]): Reframe {
+    return this.scanner.reframe(unread);
+  }
+
+  /** Lets go of the mirror parser (the body ended, or the request was taken over). */
+  release(): void {
+    this.mirror?.release();
+    this.mirror = null;
+  }
+}
