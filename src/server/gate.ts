@@ -247,6 +247,12 @@ export class Gate {
       return true;
     }
     this.pump();
+    // No byte comes after the EOF: Node's finish() must see the parser's real state (a
+    // paused llhttp reports a cut-short body as fine).
+    if (!this.detached && this.pendingBytes === 0) {
+      this.parser.resume();
+      this.parserPaused = false;
+    }
     return false;
   }
 
