@@ -86,15 +86,23 @@ test("a logging middleware's req.on('data') then hijack() in the same tick", T, 
   }
 });
 
-/** Sends `raw`, answering each request with its body read whole; returns the bodies seen. */
+/**
+ * Sends `raw`, answering each request (after a pause) with its body read whole; returns the
+ * bodies seen. Requests are handled one at a time, as in Go.
+ */
 async function bodiesOf(raw: string, opts: http.ServerOptions = {}): Promise<string[]> {
   const bodies: string[] = [];
+  const order: string[] = [];
   const l = await gated((req, res) => {
+    order.push(`start ${req.url}`);
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
       bodies.push(Buffer.concat(parts).toString());
-      res.end('ok');
+      setTimeout(() => {
+        order.push(`answer ${req.url}`);
+        res.end('ok');
+      }, 30);
     });
   }, opts);
   try {
@@ -105,6 +113,7 @@ async function bodiesOf(raw: string, opts: http.ServerOptions = {}): Promise<str
   } finally {
     await l.close();
   }
+  assert.deepEqual(order, ['start /a', 'answer /a', 'start /b', 'answer /b']);
   return bodies;
 }
 
@@ -151,6 +160,7 @@ test(
         });
         return;
       }
+      req.resume(); // the handler reads the body it believes it has
       setTimeout(() => {
         order.push(`answer ${req.url}`);
         res.end('first');
@@ -324,7 +334,7 @@ test(
   T,
   async () => {
     const bodies = await bodiesOf(
-      'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' +
+      'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length : 5\r\n\r\nhello' +
         'POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
       { insecureHTTPParser: true },
     );
