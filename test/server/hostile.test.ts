@@ -199,7 +199,10 @@ test(
         assert.equal(c.toString(), 'hello');
         req.pause();
         void hijack(req, res).then(({ socket, head }) => {
-          void collect(head, socket).then(got.resolve, got.reject);
+          void collect(head, socket).then((b) => {
+            socket.destroy();
+            got.resolve(b);
+          }, got.reject);
         });
       });
     });
@@ -229,7 +232,10 @@ test(
       req.resume();
       req.on('end', () => {
         void hijack(req, res).then(({ socket, head }) => {
-          void collect(head, socket).then(got.resolve, got.reject);
+          void collect(head, socket).then((b) => {
+            socket.destroy();
+            got.resolve(b);
+          }, got.reject);
         });
       });
     });
