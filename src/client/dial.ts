@@ -8,7 +8,12 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { HijackError, isHijackError } from '../errors.js';
-import { formatRequestHead, readResponseHead, type ResponseHead } from '../http1/head.js';
+import {
+  DEFAULT_MAX_HEADER_SIZE,
+  formatRequestHead,
+  readResponseHead,
+  type ResponseHead,
+} from '../http1/head.js';
 import { resolveTarget, type ResolvedTarget, type Target } from './target.js';
 
 /** Options of {@link dialHijack}. */
@@ -79,6 +84,8 @@ const DEFAULT_UPGRADE = 'tcp';
 const USER_AGENT = 'hijack/0.1 (node)';
 const ERROR_BODY_LIMIT = 64 * 1024;
 const ERROR_BODY_WAIT_MS = 2000;
+/** Informational (1xx) answers taken before the real one, as Go's Transport. */
+const MAX_INFORMATIONAL = 5;
 
 function abortError(signal: AbortSignal | undefined): HijackError {
   return new HijackError('ERR_ABORTED', 'the dial was aborted', { cause: signal?.reason });
@@ -359,15 +366,31 @@ export async function dialHijack(
     if (bodyBuf && !inline) socket.write(bodyBuf);
     else if (isStream) writeBody(socket, body as Readable, !hasHeader(user, 'content-length'));
 
+    // Informational answers (100 Continue, 103 Early Hints) precede the real one. The head
+    // timeout and size limit hold across all of them, and at most 5 are taken (Go's
+    // Transport): a server cannot keep a dial pending by sending 1xx forever.
+    const timeout = options.headTimeout ?? 60_000;
+    const deadline = timeout > 0 ? Date.now() + timeout : 0;
+    let budget = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
     let head: ResponseHead;
-    for (;;) {
-      head = await readResponseHead(socket, {
-        maxHeaderSize: options.maxHeaderSize,
-        timeout: options.headTimeout ?? 60_000,
-        signal,
-      });
-      // Informational answers (100 Continue, 103 Early Hints) precede the real one.
+    for (let informational = 0; ; informational++) {
+      const left = deadline ? deadline - Date.now() : 0;
+      if (deadline && left <= 0) {
+        throw new HijackError(
+          'ERR_HEAD_TIMEOUT',
+          `no final response head within ${timeout} ms (${informational} informational answers); is the server slow or not speaking HTTP?`,
+          { timeout, received: 0 },
+        );
+      }
+      head = await readResponseHead(socket, { maxHeaderSize: budget, timeout: left, signal });
+      budget -= head.headLength;
       if (head.statusCode >= 100 && head.statusCode < 200 && head.statusCode !== 101) {
+        if (informational >= MAX_INFORMATIONAL) {
+          throw new HijackError(
+            'ERR_MALFORMED_HEAD',
+            `${t.display} sent more than ${MAX_INFORMATIONAL} informational (1xx) answers before its response`,
+          );
+        }
         if (head.rest.length) socket.unshift(head.rest);
         continue;
       }
@@ -396,7 +419,11 @@ export async function dialHijack(
     }
     if (head.statusCode === 101 && upgrade !== false) {
       const got = head.headers['upgrade'];
-      if (typeof got === 'string' && got.trim().toLowerCase() !== upgrade.toLowerCase()) {
+      // The field may be repeated (`Upgrade: tcp` twice reads "tcp, tcp"): every protocol
+      // named must be the one asked for.
+      const named =
+        typeof got === 'string' ? got.split(',').map((p) => p.trim().toLowerCase()) : [];
+      if (typeof got === 'string' && named.some((p) => p !== upgrade.toLowerCase())) {
         throw new HijackError(
           'ERR_UPGRADE_MISMATCH',
           `${t.display} switched to protocol ${JSON.stringify(got)}, not the ${JSON.stringify(upgrade)} asked for`,

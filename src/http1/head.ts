@@ -2,7 +2,7 @@
  * Reading an HTTP/1.x response head straight off a socket, and writing a request head.
  *
  * Used by {@link dialHijack} and by the gateway (upstream answers): the head is read until
- * CRLFCRLF whatever the chunk boundaries, and every byte after it is handed back in
+ * its empty line (CRLF, or a bare LF as Go's reader also takes) whatever the chunk boundaries, and every byte after it is handed back in
  * `rest`, none parsed, none lost.
  *
  * @module
@@ -16,7 +16,7 @@ export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
 
 /** Options of {@link readResponseHead}. */
 export interface ReadResponseHeadOptions {
-  /** Largest head accepted, in bytes, CRLFCRLF included. Default 16 KiB. */
+  /** Largest head accepted, in bytes, its empty line included. Default 16 KiB. */
   maxHeaderSize?: number;
   /** Milliseconds to wait for the whole head; 0 or absent: no limit. */
   timeout?: number;
@@ -41,23 +41,35 @@ export interface ResponseHead {
   rawHeaders: string[];
   /** Bytes that followed the head in the last chunk read: the start of the body/stream. */
   rest: Buffer;
-  /** Length of the head in bytes, CRLFCRLF included. */
+  /** Length of the head in bytes, its empty line included. */
   headLength: number;
 }
 
-const CRLFCRLF = Buffer.from('\r\n\r\n');
+/**
+ * Where the head in `buf` ends, searching from `from`: the index of the LF that ends its
+ * last line and the length of the empty line after it (LF or CRLF), or -1.
+ */
+function headEnd(buf: Buffer, from: number): { at: number; eol: number } | null {
+  for (let i = buf.indexOf(0x0a, from); i !== -1; i = buf.indexOf(0x0a, i + 1)) {
+    if (buf[i + 1] === 0x0a) return { at: i, eol: 1 };
+    if (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) return { at: i, eol: 2 };
+  }
+  return null;
+}
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible ASCII, obs-text, SP and HTAB; no CR, LF or NUL.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const STATUS_LINE = /^HTTP\/(1\.[01]) ([0-9]{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 
 /**
- * Parses a complete response head (without the final CRLFCRLF) into its parts.
+ * Parses a complete response head (without its last line end and the empty line) into its
+ * parts.
  * Throws `ERR_MALFORMED_HEAD` naming the first bad line.
  */
 export function parseResponseHead(head: Buffer): Omit<ResponseHead, 'rest' | 'headLength'> {
   const text = head.toString('latin1');
-  const lines = text.split('\r\n');
+  // Lines end in LF, a CR before it dropped: Go's textproto reads bare-LF heads too.
+  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   const statusLine = lines[0] ?? '';
   const m = STATUS_LINE.exec(statusLine);
   if (!m) {
@@ -100,7 +112,7 @@ export function parseResponseHead(head: Buffer): Omit<ResponseHead, 'rest' | 'he
 }
 
 /**
- * Reads one HTTP/1.x response head from `socket`: resolves once CRLFCRLF arrived, with
+ * Reads one HTTP/1.x response head from `socket`: resolves once its empty line arrived, with
  * the parsed head and the bytes behind it in `rest`.
  *
  * The socket is read in paused mode and left paused, with no listener of ours attached,
@@ -156,10 +168,13 @@ export function readResponseHead(
     function onReadable() {
       let chunk: Buffer | null;
       while (!settled && (chunk = socket.read() as Buffer | null) !== null) {
-        const from = Math.max(0, buf.length - 3);
+        const from = Math.max(0, buf.length - 2);
         buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-        const at = buf.indexOf(CRLFCRLF, from);
-        const limit = at === -1 ? buf.length : at + 4;
+        const end = headEnd(buf, from);
+        const at = end ? end.at : -1;
+        // The head's length: its lines, the LF of the last one, the empty line.
+        const length = end ? end.at + 1 + end.eol : -1;
+        const limit = at === -1 ? buf.length : length;
         if (limit > maxHeaderSize) {
           fail(
             new HijackError(
@@ -173,13 +188,14 @@ export function readResponseHead(
         if (at !== -1) {
           let parsed: Omit<ResponseHead, 'rest' | 'headLength'>;
           try {
-            parsed = parseResponseHead(buf.subarray(0, at));
+            // Without the last line's line end (CRLF or LF).
+            parsed = parseResponseHead(buf.subarray(0, buf[at - 1] === 0x0d ? at - 1 : at));
           } catch (err) {
             fail(err as Error);
             return;
           }
           cleanup();
-          resolve({ ...parsed, rest: buf.subarray(at + 4), headLength: at + 4 });
+          resolve({ ...parsed, rest: buf.subarray(length), headLength: length });
           return;
         }
       }

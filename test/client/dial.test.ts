@@ -253,6 +253,71 @@ test('a 101 then close: the takeover succeeds and the stream just ends', T, asyn
   }
 });
 
+test(
+  '1xx answers: the head timeout and size limit hold across them, at most 5 are taken',
+  T,
+  async () => {
+    const cases: [string, (s: net.Socket) => void, string][] = [
+      [
+        '100 Continue every 100 ms',
+        (s) => {
+          const iv = setInterval(
+            () => (s.destroyed ? clearInterval(iv) : s.write('HTTP/1.1 100 Continue\r\n\r\n')),
+            100,
+          );
+        },
+        'ERR_HEAD_TIMEOUT',
+      ],
+      [
+        'six 103s at once',
+        (s) => s.write('HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n'.repeat(6)),
+        'ERR_MALFORMED_HEAD',
+      ],
+      [
+        '1xx heads that add up past the limit',
+        (s) => s.write(`HTTP/1.1 103 Early Hints\r\nLink: ${'x'.repeat(900)}\r\n\r\n`.repeat(5)),
+        'ERR_HEAD_TOO_LARGE',
+      ],
+    ];
+    for (const [name, behave, code] of cases) {
+      const peer = await badPeer(behave);
+      try {
+        await assert.rejects(
+          dialHijack(`tcp://127.0.0.1:${peer.port}`, { headTimeout: 500, maxHeaderSize: 4096 }),
+          (e: any) => {
+            assert.equal(e.code, code, `${name}: ${e.message}`);
+            return true;
+          },
+        );
+      } finally {
+        peer.close();
+      }
+    }
+  },
+);
+
+test(
+  'a 101 naming the protocol twice, a bare-LF head, and 1xx before the 101 are taken over',
+  T,
+  async () => {
+    for (const answer of [
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\nhi',
+      'HTTP/1.1 101 Switching Protocols\nUpgrade: tcp\nConnection: Upgrade\n\nhi',
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: tcp\r\nConnection: Upgrade\n\r\nhi',
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\nLink: </a>\n\nHTTP/1.1 101 X\r\nUpgrade: tcp\r\n\r\nhi',
+    ]) {
+      const peer = await badPeer((s) => s.end(answer));
+      try {
+        const c = await dialHijack(`tcp://127.0.0.1:${peer.port}`, { headTimeout: 2000 });
+        assert.equal(await readAll(c.socket), 'hi', JSON.stringify(answer));
+        c.socket.destroy();
+      } finally {
+        peer.close();
+      }
+    }
+  },
+);
+
 test('missing and refused endpoints name the target and ask about the daemon', T, async () => {
   const missing = join(dir, 'nope.sock');
   await assert.rejects(dialHijack(`unix://${missing}`), (e: any) => {
