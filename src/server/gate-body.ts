@@ -41,8 +41,14 @@ export class GateBody {
       this.done = this.scanner.done;
       return n;
     }
-    const n = this.mirror.take(chunk);
-    this.scanner.take(chunk.subarray(0, n));
+    let n = this.mirror.take(chunk);
+    const counted = this.scanner.take(chunk.subarray(0, n));
+    // llhttp's end is the first byte after the message that is not CR or LF: where the
+    // scanner (which agrees on a well-formed body) ended before a run of CR/LF, the run
+    // is what follows the body, as Go reads it (a taker gets it).
+    if (this.mirror.done && !this.mirror.refused && this.scanner.done && counted < n) {
+      if (onlyLineEnds(chunk.subarray(counted, n))) n = counted;
+    }
     if (this.mirror.done) {
       this.done = true;
       this.release();
@@ -65,4 +71,9 @@ export class GateBody {
     this.mirror?.release();
     this.mirror = null;
   }
+}
+
+function onlyLineEnds(b: Buffer): boolean {
+  for (const c of b) if (c !== 0x0d && c !== 0x0a) return false;
+  return true;
 }

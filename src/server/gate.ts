@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GateBody } from './gate-body.js';
 import {
   HPE_PAUSED,
+  isLastResponse,
   isLenientParser,
   isNodeListener,
   isNodePaused,
@@ -50,6 +51,8 @@ export class GatedMessage {
   take: ((pending: Buffer[]) => void) | null = null;
   /** The client ended its side (EOF) while this message was current. */
   eof = false;
+  /** Its response was the connection's last: nothing behind it is parsed. */
+  last = false;
   constructor(
     readonly gate: Gate,
     readonly req: IncomingMessage,
@@ -93,6 +96,8 @@ function gatedPush(this: net.Socket, chunk: unknown, encoding?: BufferEncoding):
 function onResponseFinish(this: ServerResponse): void {
   const m = (this as unknown as Record<symbol, GatedMessage>)[kMessage]!;
   m.responded = true;
+  // Node closes the connection after this answer: what follows is never parsed (Go).
+  if (isLastResponse(this)) m.last = true;
   // An Upgrade or CONNECT answered normally: the connection ends now, Node may see the EOF.
   if (m.final) m.gate.releaseEof();
   m.gate.pump();
@@ -277,7 +282,9 @@ export class Gate {
         const m = this.cur;
         if (m) {
           if (m.take) return this.completeTakeover(m);
-          if (m.final && m.responded) return; // the connection closes after this answer
+          // The connection closes after this answer: what follows is not HTTP (Upgrade,
+          // CONNECT) or not to be served. The body still goes to the parser (Node reads it).
+          if ((m.final || m.last) && m.responded && (m.parsed || m.final)) return;
           if (!m.parsed) {
             if (!m.bodyWanted && !m.responded && !m.eof) break;
             if (m.framing.kind === 'none' || m.framing.done) {

@@ -275,6 +275,15 @@ export function flushStoredHead(res: ServerResponse, socket: Socket): void {
   }
 }
 
+/**
+ * True when Node will close the connection after `res` (`res._last`: `Connection: close`,
+ * an HTTP/1.0 client without keep-alive, a response without a known length to such a
+ * client). Nothing behind its request should reach a handler (Go closes there too).
+ */
+export function isLastResponse(res: ServerResponse): boolean {
+  return (res as unknown as { _last?: boolean })._last === true;
+}
+
 /** Removes Node's 'finish' listener (bound to the connection's whole state) from `res`. */
 export function removeNodeFinish(res: ServerResponse): void {
   for (const fn of listenersIn(res, 'finish')) {
