@@ -51,7 +51,7 @@ import { rawErrorResponse, replyError } from './forward/reply.js';
 import { forwardRequest } from './forward/request.js';
 import { forwardTakeover } from './forward/takeover.js';
 import type { Switched } from './forward/takeover.js';
-import { splice } from '../stream/splice.js';
+import { splice, spliceBytes } from '../stream/splice.js';
 import type { SpliceResult } from '../stream/splice.js';
 import { createUpstreamPool, parseUpstream } from './forward/upstream.js';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM, openAuth } from './defaults.js';
@@ -92,6 +92,11 @@ export interface CreateGatewayOptions {
   upstreamConnections?: number;
   /** POST paths (folded) that may get Docker's legacy 200 raw-stream answer. Default {@link DOCKER_RAW_STREAM_PATHS}. */
   rawStreamPaths?: RegExp;
+  /**
+   * Carry taken-over streams on splice's native relay where both ends are plain sockets.
+   * Default true; false keeps Node's stream engine for every stream.
+   */
+  nativeRelay?: boolean;
 }
 
 /** Options of {@link Gateway.close}. */
@@ -114,6 +119,10 @@ interface LiveTakeover {
   event: GatewayTakeoverEvent;
   sockets: net.Socket[];
   shutdown: boolean;
+  /** Request body bytes sent up before the switch. */
+  bytesUp: number;
+  /** The last live counts read (kept for the moment between the splice's end and its report). */
+  last: { up: number; down: number };
 }
 
 /** Ends a takeover now: both ends destroyed (its splice then ends, reported as `shutdown`). */
@@ -133,6 +142,12 @@ export interface Gateway extends EventEmitter<GatewayEvents> {
   readonly servers: (http.Server | https.Server)[];
   /** Number of taken-over streams now open. */
   readonly takeovers: number;
+  /**
+   * Bytes carried by taken-over streams since the gateway was created, those that ended
+   * and those still open (read live from their splices): `up` client → upstream, `down`
+   * upstream → client, pre-splice body bytes included, heads not. Only grows.
+   */
+  splicedBytes(): { up: number; down: number };
   /** Starts every listener; resolves with their addresses (`tcp://127.0.0.1:PORT`, …). */
   listen(): Promise<GatewayAddress[]>;
   /** Addresses of the listeners (after `listen`). */
@@ -218,6 +233,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   const maxHeaderSize = input.maxHeaderSize ?? 16 * 1024;
   const maxHeadersCount = input.maxHeadersCount ?? 100;
   const shutdownGrace = input.shutdownGrace ?? 5000;
+  const nativeRelay = input.nativeRelay ?? true;
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...input.limits };
   for (const [k, v] of Object.entries(limits)) {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
@@ -262,6 +278,8 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   const servers: (http.Server | https.Server)[] = [];
   const trackers: ReturnType<typeof trackConnections>[] = [];
   const live = new Set<LiveTakeover>();
+  /** Bytes of the takeovers that ended. */
+  const ended = { up: 0, down: 0 };
   const facts = new WeakMap<net.Socket, Promise<ConnectionFacts>>();
   let requestSeq = 0;
   let closing: Promise<void> | undefined;
@@ -493,7 +511,13 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     bytesUp: number,
     release: Release,
   ): void => {
-    const tk: LiveTakeover = { event, sockets: [sw.client, sw.upstream], shutdown: false };
+    const tk: LiveTakeover = {
+      event,
+      sockets: [sw.client, sw.upstream],
+      shutdown: false,
+      bytesUp,
+      last: { up: bytesUp, down: 0 },
+    };
     facts.delete(sw.client);
     live.add(tk);
     const start = performance.now();
@@ -502,13 +526,17 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       idleTimeout: timeouts.stream,
       headAToB: sw.headAToB,
       headBToA: sw.headBToA,
+      native: nativeRelay,
     }).then((s) => {
       live.delete(tk);
       release();
       const end = endOf(s, tk);
+      const bytes = { up: s.aToB + bytesUp, down: s.bToA };
+      ended.up += bytes.up;
+      ended.down += bytes.down;
       const report: GatewayTakeoverEvent = {
         ...tk.event,
-        bytes: { up: s.aToB + bytesUp, down: s.bToA },
+        bytes,
         duration: performance.now() - start,
         end,
       };
@@ -729,6 +757,19 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   });
   Object.defineProperty(gateway, 'tracker', { get: () => trackers[0], enumerable: true });
   Object.defineProperty(gateway, 'takeovers', { get: () => live.size, enumerable: true });
+  Object.defineProperty(gateway, 'splicedBytes', {
+    value: () => {
+      let { up, down } = ended;
+      for (const tk of live) {
+        const b = spliceBytes(tk.sockets[0]!);
+        if (b) tk.last = { up: b.aToB + tk.bytesUp, down: b.bToA };
+        up += tk.last.up;
+        down += tk.last.down;
+      }
+      return { up, down };
+    },
+    enumerable: true,
+  });
   return gateway as unknown as Gateway;
 }
 

@@ -12,6 +12,7 @@ import type { ConnState } from '../../server/tracker.js';
 import type { GatewayRequestEvent, GatewayTakeoverEvent } from '../forward/events.js';
 import type { Gateway } from '../server.js';
 import { identityLabel, identityView, type IdentityView } from './identity.js';
+import { socketBytes, spliceBytes } from '../../stream/splice.js';
 import { tcpFacts, type TcpFacts } from './tcp.js';
 
 /** One live connection as the page and `/connections.json` show it. */
@@ -45,9 +46,20 @@ export interface LiveConnection {
     status?: number;
     pending?: boolean;
   };
-  /** The takeover it carries, if any. */
-  takeover?: { kind: string; protocol: string; since: number };
-  /** Bytes read from and written to the client socket (heads included). */
+  /**
+   * The takeover it carries, if any; `bytes` are the stream's so far (`up` client →
+   * upstream, `down` upstream → client), read live from its splice, either engine.
+   */
+  takeover?: {
+    kind: string;
+    protocol: string;
+    since: number;
+    bytes?: { up: number; down: number };
+  };
+  /**
+   * Bytes read from and written to the client socket (heads included), live while a
+   * splice carries it (the native relay's own counts added to Node's).
+   */
   bytes: { in: number; out: number };
   /** Kernel facts; null for unix sockets or without the native part. */
   tcp: TcpFacts | null;
@@ -179,7 +191,8 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
         seen.add(c.id);
         counts[c.state]++;
         const m = meta.get(c.id);
-        const bytes = { in: c.socket.bytesRead ?? 0, out: c.socket.bytesWritten ?? 0 };
+        const wire = socketBytes(c.socket);
+        const bytes = { in: wire.read, out: wire.written };
         const tcp = c.transport === 'unix' ? null : tcpFacts(c.socket);
         let h = history.get(c.id);
         if (!h) {
@@ -216,7 +229,14 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
         if (c.state === 'active' && cur && cur.at >= (m?.routeAt ?? 0))
           conn.route = { method: cur.method, path: cur.url, pending: true };
         else if (m?.route) conn.route = m.route;
-        if (m?.takeover && c.state === 'hijacked') conn.takeover = m.takeover;
+        if (m?.takeover && c.state === 'hijacked') {
+          conn.takeover = { ...m.takeover };
+          const sb = spliceBytes(c.socket);
+          if (sb) {
+            conn.takeover.bytes =
+              sb.side === 'a' ? { up: sb.aToB, down: sb.bToA } : { up: sb.bToA, down: sb.aToB };
+          }
+        }
         connections.push(conn);
       }
     });

@@ -25,6 +25,12 @@ export interface MetricsSource extends EventEmitter<GatewayEvents> {
     socket: import('node:net').Socket;
   }> & { count(state: ConnState): number })[];
   readonly takeovers: number;
+  /**
+   * Bytes of taken-over streams so far, open ones included (see `Gateway.splicedBytes`):
+   * when given, the spliced byte counter moves at every scrape while streams flow; when
+   * absent, it moves when a stream ends.
+   */
+  splicedBytes?(): { up: number; down: number };
 }
 
 /** Options of {@link createMetrics}. */
@@ -154,11 +160,30 @@ export function createMetrics(
     buckets: LONG_SECONDS,
     registers,
   });
+  const live = gateway.splicedBytes ? () => gateway.splicedBytes!() : undefined;
+  /** What the counter says so far, per direction (it only ever adds the difference). */
+  const counted = { up: 0, down: 0 };
   const spliced = new Counter({
     name: `${p}spliced_bytes_total`,
-    help: 'Bytes carried by taken-over streams that ended, by direction (up: client to upstream, down: upstream to client).',
+    help: live
+      ? 'Bytes carried by taken-over streams, open ones included (read at scrape time), by direction (up: client to upstream, down: upstream to client).'
+      : 'Bytes carried by taken-over streams that ended, by direction (up: client to upstream, down: upstream to client).',
     labelNames: ['direction'] as const,
     registers,
+    ...(live
+      ? {
+          collect(this: Counter<'direction'>) {
+            const now = live();
+            for (const direction of ['up', 'down'] as const) {
+              const d = now[direction] - counted[direction];
+              if (d > 0) {
+                this.inc({ direction }, d);
+                counted[direction] = now[direction];
+              }
+            }
+          },
+        }
+      : {}),
   });
   for (const kind of ['upgrade', 'raw-stream', 'connect']) takeoversOpen.set({ kind }, 0);
   for (const direction of ['up', 'down']) spliced.inc({ direction }, 0);
@@ -266,7 +291,7 @@ export function createMetrics(
     takeoversOpen.dec({ kind: t.kind });
     takeoversTotal.inc({ kind: t.kind, end: t.end ?? 'closed' });
     if (t.duration !== undefined) takeoverDuration.observe({ kind: t.kind }, t.duration / 1000);
-    if (t.bytes) {
+    if (t.bytes && !live) {
       spliced.inc({ direction: 'up' }, t.bytes.up);
       spliced.inc({ direction: 'down' }, t.bytes.down);
     }
