@@ -199,9 +199,9 @@ for (const native of [true, false]) {
     { timeout: 20_000 },
     async () => {
       const pairs = await Pairs.listen();
+      const [a, a2] = await pairs.pair();
+      const [b2, b] = await pairs.pair();
       try {
-        const [a, a2] = await pairs.pair();
-        const [b2, b] = await pairs.pair();
         if (native) assert.ok(relayable(a2, b2), 'the native relay is built and takes the pair');
         const done = splice(a2, b2, { native });
         let atB = 0;
@@ -226,9 +226,8 @@ for (const native of [true, false]) {
         assert.equal(r.aToB, 1024 * 1024);
         assert.equal(r.relay, native ? 'native' : 'stream');
         assert.equal(spliceBytes(a2), undefined, 'no counts once the splice ended');
-        a.destroy();
-        b.destroy();
       } finally {
+        for (const s of [a, a2, b, b2]) s.destroy();
         await pairs.close();
       }
     },
