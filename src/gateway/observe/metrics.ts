@@ -82,6 +82,12 @@ export function codeLabel(code: string | undefined): string {
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const LONG_SECONDS = [0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400];
 const STATES: ConnState[] = ['new', 'active', 'idle', 'hijacked'];
+/** prom-client default metrics that are gauges with a `_total` suffix: left out. */
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /**
  * Creates the metrics of `gateway` in a fresh Registry.
@@ -205,9 +211,11 @@ export function createMetrics(
   });
 
   if (options.tcpFacts ?? true) {
+    /** Each socket's kernel retransmit count at the last sample: the counter adds the rise. */
+    const seenRetrans = new WeakMap<object, number>();
+    let retransTotal = 0;
     const sample = () => {
       const rtts: number[] = [];
-      let retrans = 0;
       let rate = 0;
       for (const t of trackers()) {
         for (const c of t) {
@@ -215,14 +223,16 @@ export function createMetrics(
           const f = tcpFacts(c.socket);
           if (!f) continue;
           rtts.push(f.rtt / 1000);
-          retrans += f.retrans;
+          const was = seenRetrans.get(c.socket) ?? 0;
+          if (f.retrans > was) retransTotal += f.retrans - was;
+          seenRetrans.set(c.socket, Math.max(was, f.retrans));
           rate += f.deliveryRate ?? 0;
         }
       }
-      return { rtts, retrans, rate };
+      return { rtts, rate };
     };
     let last: { at: number; v: ReturnType<typeof sample> } | undefined;
-    // One pass over the sockets per scrape, shared by the gauges below.
+    // One pass over the sockets per scrape, shared by the metrics below.
     const facts = () => {
       if (!last || Date.now() - last.at > 100) last = { at: Date.now(), v: sample() };
       return last.v;
@@ -249,24 +259,34 @@ export function createMetrics(
         this.set({ stat: 'max' }, Math.max(...r));
       },
     });
-    new Gauge({
-      name: `${p}tcp_retransmits`,
-      help: 'Retransmitted segments, summed over live TCP client connections at scrape time.',
+    let retransCounted = 0;
+    new Counter({
+      name: `${p}tcp_retransmitted_segments_total`,
+      help: "Segments the kernel retransmitted on TCP client connections, as seen at scrape time (each live connection's rise of tcpi_total_retrans since the previous scrape).",
       registers,
       collect() {
-        this.set(facts().retrans);
+        facts();
+        if (retransTotal > retransCounted) {
+          this.inc(retransTotal - retransCounted);
+          retransCounted = retransTotal;
+        }
       },
     });
     new Gauge({
-      name: `${p}tcp_delivery_rate_bytes`,
-      help: 'Delivery rate (bytes per second), summed over live TCP client connections at scrape time.',
+      name: `${p}tcp_delivery_rate_bytes_per_second`,
+      help: 'Delivery rate, summed over live TCP client connections at scrape time.',
       registers,
       collect() {
         this.set(facts().rate);
       },
     });
   }
-  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named like counters (promtool refuses them); the same numbers are the sums
+    // of nodejs_active_handles, nodejs_active_requests and nodejs_active_resources.
+    for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
+  }
 
   const ruleOf = (e: { rule?: string }) => e.rule ?? 'none';
   const onRequest = (e: GatewayRequestEvent) => {
