@@ -17,6 +17,8 @@ export type {
   GatewayRequestEvent,
   GatewayTakeoverEvent,
   GatewayClientErrorEvent,
+  GatewayOpenStream,
+  ClientEndpoint,
   GatewayAddress,
   TakeoverEnd,
 } from './forward/events.js';
@@ -69,6 +71,8 @@ export {
   type AccessLog,
   type AccessLogOptions,
   type AccessLogLine,
+  type AccessLogKind,
+  type AccessLogSource,
   type LogDestination,
   type GatewayMetrics,
   type MetricsOptions,

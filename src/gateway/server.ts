@@ -38,10 +38,11 @@ import { identityKey, KeyedLimit, SlotQueue } from './forward/limits.js';
 import type { Release } from './forward/limits.js';
 import type { ForwardOutcome } from './forward/request.js';
 import { forwardConnect } from './forward/connect.js';
-import { errorInfo } from './forward/events.js';
+import { clientEndpoint, errorInfo } from './forward/events.js';
 import type {
   GatewayAddress,
   GatewayEvents,
+  GatewayOpenStream,
   GatewayRequestEvent,
   GatewayTakeoverEvent,
   TakeoverEnd,
@@ -123,6 +124,15 @@ interface LiveTakeover {
   bytesUp: number;
   /** The last live counts read (kept for the moment between the splice's end and its report). */
   last: { up: number; down: number };
+  /** performance.now() at the splice start. */
+  start: number;
+}
+
+/** Reads a running takeover's bytes from its splice (client = a), into `tk.last`. */
+function readLive(tk: LiveTakeover): { up: number; down: number } {
+  const b = spliceBytes(tk.sockets[0]!);
+  if (b) tk.last = { up: b.aToB + tk.bytesUp, down: b.bToA };
+  return tk.last;
 }
 
 /** Ends a takeover now: both ends destroyed (its splice then ends, reported as `shutdown`). */
@@ -148,6 +158,8 @@ export interface Gateway extends EventEmitter<GatewayEvents> {
    * upstream → client, pre-splice body bytes included, heads not. Only grows.
    */
   splicedBytes(): { up: number; down: number };
+  /** The taken-over streams open now, with their bytes so far (read live) and age. */
+  streams(): GatewayOpenStream[];
   /** Starts every listener; resolves with their addresses (`tcp://127.0.0.1:PORT`, …). */
   listen(): Promise<GatewayAddress[]>;
   /** Addresses of the listeners (after `listen`). */
@@ -331,6 +343,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     const ev: GatewayRequestEvent = {
       id: ++requestSeq,
       connId: connIdOf(req),
+      client: clientEndpoint(req.socket),
       method: req.method ?? '',
       url: req.url ?? '',
       decision: 'deny',
@@ -517,10 +530,11 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
       shutdown: false,
       bytesUp,
       last: { up: bytesUp, down: 0 },
+      start: performance.now(),
     };
     facts.delete(sw.client);
     live.add(tk);
-    const start = performance.now();
+    const start = tk.start;
     emitter.emit('takeoverStart', { ...event });
     splice(sw.client, sw.upstream, {
       idleTimeout: timeouts.stream,
@@ -618,7 +632,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
         /* not this listener's */
       }
     }
-    emitter.emit('clientError', { connId, code, status });
+    emitter.emit('clientError', { connId, client: clientEndpoint(socket), code, status });
   };
 
   const makeServer = (e: Endpoint): http.Server | https.Server => {
@@ -761,12 +775,22 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     value: () => {
       let { up, down } = ended;
       for (const tk of live) {
-        const b = spliceBytes(tk.sockets[0]!);
-        if (b) tk.last = { up: b.aToB + tk.bytesUp, down: b.bToA };
-        up += tk.last.up;
-        down += tk.last.down;
+        const b = readLive(tk);
+        up += b.up;
+        down += b.down;
       }
       return { up, down };
+    },
+    enumerable: true,
+  });
+  Object.defineProperty(gateway, 'streams', {
+    value: (): GatewayOpenStream[] => {
+      const now = performance.now();
+      return [...live].map((tk) => ({
+        ...tk.event,
+        bytes: { ...readLive(tk) },
+        duration: now - tk.start,
+      }));
     },
     enumerable: true,
   });

@@ -1,5 +1,5 @@
 /**
- * Access log, metrics and the live JSON endpoint of a real gateway in front of the demo
+ * Access log levels and destinations (the line kinds: access-log.test.ts), metrics and the live JSON endpoint of a real gateway in front of the demo
  * engine (unix socket), with real HTTP clients and hijacked streams.
  */
 import { test } from 'node:test';
@@ -20,63 +20,6 @@ import {
 import { parseRule } from '../../src/gateway/policy/rule.js';
 import { createGateway } from '../../src/gateway/server.js';
 import { execCat, lines, readAll, request, rig, until } from './observe-helpers.js';
-
-test(
-  'access log: one JSON line per request with rule, identity, status, durations; takeover kind, bytes, duration, end',
-  {
-    timeout: 20_000,
-  },
-  async () => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (c: Buffer) => (text += c.toString()));
-    const r = await rig(() => ({ log: { level: 'info', destination: out }, metrics: false }));
-    try {
-      assert.equal((await request({ port: r.port }, 'GET', '/v1.43/_ping')).status, 200);
-      assert.equal((await request({ port: r.port }, 'DELETE', '/containers/c1')).status, 405);
-      assert.equal((await request({ port: r.port }, 'GET', '/images/json')).status, 403);
-      const conn = await execCat(r);
-      conn.socket.end('hello');
-      const got = await readAll(conn.socket);
-      assert.match(got.toString('latin1'), /hello/);
-      await until(() => lines(text).some((l) => l.takeover), 'the takeover line');
-      const all = lines(text);
-      // one line per request: ping, delete, images, exec create, exec start
-      assert.equal(all.length, 5, text);
-      const ping = all[0]!;
-      assert.equal(ping.msg, 'request');
-      assert.equal(ping.level, 'info');
-      assert.equal(ping.method, 'GET');
-      assert.equal(ping.url, '/v1.43/_ping');
-      assert.equal(ping.path, '/_ping');
-      assert.equal(ping.rule, 'allow GET,HEAD /_ping');
-      assert.equal(ping.decision, 'allow');
-      assert.equal(ping.status, 200);
-      assert.equal(ping.identity.transport, 'tcp');
-      assert.equal(ping.identity.address, '127.0.0.1');
-      assert.equal(typeof ping.ms.total, 'number');
-      assert.equal(typeof ping.ms.head, 'number');
-      assert.equal(typeof ping.conn, 'number');
-      assert.ok(!Number.isNaN(Date.parse(ping.time)));
-      const del = all[1]!;
-      assert.equal(del.decision, 'deny');
-      assert.equal(del.reason, 'method-not-allowed');
-      assert.equal(del.status, 405);
-      assert.equal(all[2]!.reason, 'no-rule');
-      const start = all.find((l) => l.takeover)!;
-      assert.equal(start.rule, 'allow POST /exec/{id}/start');
-      assert.equal(start.status, 101);
-      assert.equal(start.takeover.kind, 'upgrade');
-      assert.equal(start.takeover.protocol, 'tcp');
-      assert.equal(start.takeover.end, 'half-close');
-      assert.ok(start.takeover.up >= 5, `up ${start.takeover.up}`);
-      assert.ok(start.takeover.down >= 5 + 8, `down ${start.takeover.down}`);
-      assert.equal(typeof start.takeover.ms, 'number');
-    } finally {
-      await r.close();
-    }
-  },
-);
 
 test(
   'access log: level filters lines, a file destination is appended to, bad level and path are ERR_CONFIG',

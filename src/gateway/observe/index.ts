@@ -18,6 +18,8 @@ export {
   requestLine,
   type AccessLog,
   type AccessLogLine,
+  type AccessLogKind,
+  type AccessLogSource,
   type AccessLogOptions,
   type LogDestination,
 } from './access-log.js';
