@@ -76,13 +76,62 @@ footer a { color: inherit; }
     </tr></thead>
     <tbody id="rows"></tbody>
   </table>
-  <div id="empty">No live connections. Send a request through the gateway.</div>
+  <div id="empty" data-view="connecting">Connecting to the gateway…</div>
 </main>
 <footer><span class="legend">trend (last minute):<i style="background:var(--rtt)"></i>rtt<i style="background:var(--tput)"></i>throughput</span> · rtt, cwnd, delivery rate and retransmits from the kernel (TCP_INFO; — on unix sockets) · data: <a href="connections.json">connections.json</a>, live by server-sent events</footer>
 <script src="live.js"></script>
 </body>
 </html>
 `;
+
+const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+
+/**
+ * The page a browser gets instead of the live page when it is refused: what happened in
+ * words, and (for a missing or wrong token) a sign-in form that posts the token to
+ * `login` once, for a session cookie.
+ */
+export function refusalHtml(status: number, message: string, signIn: boolean): string {
+  const title = status === 401 ? 'Sign in' : 'Not authorised';
+  const form = signIn
+    ? `<form method="post" action="login">
+  <label for="token">Bearer token (a secret from the gateway's <code>--token-file</code>)</label>
+  <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+  <button type="submit">Sign in</button>
+</form>
+<p class="hint">The token is checked once; the browser then keeps an HttpOnly session cookie. Scripts and <code>curl</code> use <code>Authorization: Bearer …</code> instead.</p>`
+    : '<p class="hint">Ask the operator to allow this client (<code>--allow-cidr</code>, <code>--allow-uid</code>, <code>--allow-gid</code>).</p>';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>hijack gateway · ${title.toLowerCase()}</title>
+<style>
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: #f7f8fa; color: #1d232b; }
+main { max-width: 460px; margin: 12vh auto; padding: 26px 28px; background: #fff; border: 1px solid #e2e5ea; border-radius: 10px; }
+h1 { font-size: 19px; margin: 0 0 6px; } .status { color: #b42318; margin: 0 0 18px; }
+label { display: block; font-size: 13px; color: #6b7480; margin-bottom: 6px; }
+input { width: 100%; box-sizing: border-box; font: inherit; padding: 8px 10px; border: 1px solid #c9ced6; border-radius: 6px; }
+button { margin-top: 12px; font: inherit; padding: 7px 16px; border-radius: 6px; border: 1px solid #1d232b; background: #1d232b; color: #fff; cursor: pointer; }
+.hint { color: #6b7480; font-size: 13px; } code { font-size: 12.5px; }
+@media (prefers-color-scheme: dark) { body { background: #14171c; color: #e6e9ee; } main { background: #1b1f26; border-color: #2a2f37; } input { background: #14171c; color: inherit; border-color: #2a2f37; } }
+</style>
+</head>
+<body>
+<main>
+<h1>hijack gateway · live connections</h1>
+<p class="status" id="refusal" data-status="${status}">${status} ${title}: ${escapeHtml(message)}</p>
+${form}
+</main>
+</body>
+</html>
+`;
+}
 
 /** The page's script (plain browser JavaScript). */
 export const LIVE_JS = `'use strict';
@@ -177,6 +226,7 @@ export const LIVE_JS = `'use strict';
     $('rows').innerHTML = shown.map(row).join('');
     $('table').hidden = shown.length === 0;
     $('empty').hidden = shown.length !== 0;
+    $('empty').setAttribute('data-view', 'empty');
     $('empty').textContent = s.connections.length === 0 ? 'No live connections. Send a request through the gateway.' : 'No ' + filter + ' connections.';
   }
   $('filters').addEventListener('click', function (e) {
@@ -190,18 +240,50 @@ export const LIVE_JS = `'use strict';
     el.className = ok ? 'live' : 'down';
     el.textContent = text;
   }
+  // Not showing data: why, in the place of the table (never "No live connections").
+  function blank(view, html) {
+    last = null;
+    $('table').hidden = true;
+    $('filters').innerHTML = '';
+    $('empty').hidden = false;
+    $('empty').setAttribute('data-view', view);
+    $('empty').innerHTML = html;
+  }
+  function unauthorised(code) {
+    status(false, 'not authorised');
+    blank('unauthorised', (code === 403 ? 'Not authorised: this client is not allowed here.' : 'Not authorised: the session ended or the token is no longer valid.') +
+      ' <a href="login">Sign in</a>');
+  }
+  function disconnected() {
+    status(false, 'disconnected');
+    blank('disconnected', 'Disconnected: the gateway does not answer. Retrying…');
+  }
+  // After a failure: ask once why (a refusal, or nothing answering), then retry.
+  function diagnose(retry) {
+    fetch('connections.json' + suffix, { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+      if (r.status === 401 || r.status === 403) { unauthorised(r.status); return; }
+      if (!r.ok) throw new Error('status ' + r.status);
+      return r.json().then(function (s) { status(true, 'polling'); render(s); setTimeout(retry, 2000); });
+    }).catch(function () { disconnected(); setTimeout(retry, 2000); });
+  }
   function poll() {
-    fetch('connections.json' + suffix).then(function (r) { return r.json(); }).then(function (s) {
-      status(true, 'polling'); render(s);
-    }, function () { status(false, 'gateway unreachable'); })
-      .finally(function () { setTimeout(poll, 2000); });
+    fetch('connections.json' + suffix, { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+      if (r.status === 401 || r.status === 403) { unauthorised(r.status); return; }
+      return r.json().then(function (s) { status(true, 'polling'); render(s); setTimeout(poll, 2000); });
+    }).catch(function () { disconnected(); setTimeout(poll, 2000); });
   }
-  if (typeof EventSource === 'function') {
-    var es = new EventSource('events' + suffix);
+  function stream() {
+    var es = new EventSource('events' + suffix, { withCredentials: true });
     es.addEventListener('snapshot', function (e) { status(true, 'live'); render(JSON.parse(e.data)); });
-    es.onerror = function () { status(false, 'reconnecting…'); };
-  } else {
-    poll();
+    es.onerror = function () {
+      // A refused or lost stream: EventSource alone cannot tell which.
+      es.close();
+      status(false, 'reconnecting…');
+      diagnose(stream);
+    };
   }
+  blank('connecting', 'Connecting to the gateway…');
+  if (typeof EventSource === 'function') stream();
+  else poll();
 })();
 `;
