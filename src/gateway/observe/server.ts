@@ -112,11 +112,16 @@ export function createObserveServer(options: ObserveServerOptions): ObserveServe
     if (live && browser(req)) {
       for (const [k, v] of Object.entries(d.headers ?? {})) res.setHeader(k, v);
       res.setHeader('Content-Security-Policy', LOGIN_CSP);
+      // The gateway's own words name the docker CLI's settings; a browser gets its own.
+      const message =
+        d.status === 401 && /required/.test(d.message)
+          ? 'a bearer token is required to see the live page'
+          : d.message.replace(/^hijack gateway: /, '');
       return send(
         res,
         d.status,
         'text/html; charset=utf-8',
-        refusalHtml(d.status, d.message, d.status === 401),
+        refusalHtml(d.status, message, d.status === 401),
       );
     }
     sendError(res, d.status, d.message, d.headers);
