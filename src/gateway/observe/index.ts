@@ -34,6 +34,9 @@ export {
 export {
   createLiveView,
   type LiveConnection,
+  type EndedConnection,
+  type LiveDenial,
+  type IdentitySummary,
   type LiveSnapshot,
   type LiveView,
   type LiveViewOptions,

@@ -67,6 +67,55 @@ export interface LiveConnection {
   trend: { rtt: (number | null)[]; throughput: number[] };
 }
 
+/** A connection that closed lately, as the "recently ended" list shows it. */
+export interface EndedConnection {
+  id: number;
+  transport: 'tcp' | 'tls' | 'unix';
+  remote: string;
+  who: string;
+  identity?: IdentityView;
+  /** Accepted and closed at (ms since the epoch); `duration` = closed - accepted. */
+  since: number;
+  ended: number;
+  duration: number;
+  requests: number;
+  /** Its last request (folded path, rule, decision, status). */
+  route?: LiveConnection['route'];
+  /** How it ended: a takeover's end (`half-close`, `error`, `closed`, `idle-timeout`, `shutdown`), else `closed`. */
+  end: string;
+  /** The takeover it carried, if any. */
+  takeover?: { kind: string; protocol: string };
+  /** Bytes from and to the client socket at the end (a takeover: its stream's, exact). */
+  bytes: { in: number; out: number };
+}
+
+/** A request the gateway refused lately. */
+export interface LiveDenial {
+  /** When (ms since the epoch). */
+  time: number;
+  connId: number | string | undefined;
+  who: string;
+  method: string;
+  /** The folded path when it could be normalised, else the target as received. */
+  path: string;
+  /** Why: `no-rule`, `denied-by-rule`, `method-not-allowed`, `unauthenticated`, … */
+  reason: string;
+  /** The rule that refused it (`deny POST /containers/{id}/exec`), if one did. */
+  rule?: string;
+  status: number;
+}
+
+/** What one identity does, summed over its live connections (denials: since the view started). */
+export interface IdentitySummary {
+  /** The identity's label (`token app`, `uid 1000`, an address). */
+  who: string;
+  connections: number;
+  /** Taken-over streams open now. */
+  streams: number;
+  bytes: { in: number; out: number };
+  denials: number;
+}
+
 /** A whole snapshot. */
 export interface LiveSnapshot {
   /** When it was taken (ms since the epoch). */
@@ -78,6 +127,12 @@ export interface LiveSnapshot {
   /** Taken-over streams now open. */
   takeovers: number;
   connections: LiveConnection[];
+  /** Connections that closed lately, newest first (a bounded ring). */
+  ended: EndedConnection[];
+  /** Requests refused lately, newest first (a bounded ring). */
+  denials: LiveDenial[];
+  /** Per identity: live connections, open streams, their bytes, denials so far; most connections first. */
+  identities: IdentitySummary[];
 }
 
 /** Options of {@link createLiveView}. */
@@ -86,6 +141,10 @@ export interface LiveViewOptions {
   interval?: number;
   /** Samples kept per connection for the trend. Default 60. */
   trendLength?: number;
+  /** Ended connections kept for the "recently ended" list. Default 50. */
+  endedLength?: number;
+  /** Denials kept for the denials list. Default 50. */
+  denialsLength?: number;
 }
 
 /** The live view of a gateway. */
@@ -134,6 +193,24 @@ interface ConnLike {
 export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}): LiveView {
   const interval = options.interval ?? 1000;
   const trendLength = options.trendLength ?? 60;
+  const endedLength = options.endedLength ?? 50;
+  const denialsLength = options.denialsLength ?? 50;
+  /** Newest first, bounded. */
+  const ended: EndedConnection[] = [];
+  const denials: LiveDenial[] = [];
+  /** Denials per identity label since the view started (bounded: oldest label dropped). */
+  const deniedBy = new Map<string, number>();
+  /** Each listed connection as last sampled, to describe it once it is gone. */
+  const lastSeen = new Map<number, LiveConnection>();
+  /** How takeovers ended, by connection id, until their connection leaves the list. */
+  const takeoverEnds = new Map<
+    number | string,
+    { end: string; bytes?: { up: number; down: number } }
+  >();
+  const push = <T>(ring: T[], x: T, max: number) => {
+    ring.unshift(x);
+    if (ring.length > max) ring.length = max;
+  };
   const meta = new Map<number | string, Meta>();
   const history = new Map<number, History>();
   const subscribers = new Set<(s: LiveSnapshot) => void>();
@@ -163,6 +240,26 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
     const m = metaOf(e.connId);
     const id = identityView(e.identity);
     if (id) m.identity = id;
+    if (e.decision === 'deny') {
+      const who = identityLabel(id) || (e.client?.address ?? e.client?.transport ?? '');
+      push(
+        denials,
+        {
+          time: Date.now(),
+          connId: e.connId,
+          who,
+          method: e.method,
+          path: e.path ?? e.url,
+          reason: e.reason ?? 'denied',
+          ...(e.rule !== undefined ? { rule: e.rule } : {}),
+          status: e.status,
+        },
+        denialsLength,
+      );
+      deniedBy.delete(who);
+      deniedBy.set(who, (deniedBy.get(who) ?? 0) + 1);
+      if (deniedBy.size > 256) deniedBy.delete(deniedBy.keys().next().value!);
+    }
     m.routeAt = Date.now();
     m.route = {
       method: e.method,
@@ -176,8 +273,13 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
     if (t.connId === undefined) return;
     metaOf(t.connId).takeover = { kind: t.kind, protocol: t.protocol, since: Date.now() };
   };
+  const onTakeoverEnd = (t: GatewayTakeoverEvent) => {
+    if (t.connId === undefined) return;
+    takeoverEnds.set(t.connId, { end: t.end ?? 'closed', ...(t.bytes ? { bytes: t.bytes } : {}) });
+  };
   gateway.on('request', onRequest);
   gateway.on('takeoverStart', onTakeoverStart);
+  gateway.on('takeover', onTakeoverEnd);
 
   const take = (record: boolean): LiveSnapshot => {
     const now = Date.now();
@@ -241,13 +343,47 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
       }
     });
     if (record) {
+      for (const [id, c] of lastSeen) {
+        if (seen.has(id)) continue;
+        lastSeen.delete(id);
+        const t = takeoverEnds.get(id);
+        takeoverEnds.delete(id);
+        const e: EndedConnection = {
+          id,
+          transport: c.transport,
+          remote: c.remote,
+          who: c.who,
+          since: c.since,
+          ended: now,
+          duration: now - c.since,
+          requests: c.requests,
+          end: t?.end ?? 'closed',
+          bytes: t?.bytes ? { in: t.bytes.up, out: t.bytes.down } : c.bytes,
+        };
+        if (c.identity) e.identity = c.identity;
+        if (c.route) e.route = c.route;
+        if (c.takeover) e.takeover = { kind: c.takeover.kind, protocol: c.takeover.protocol };
+        push(ended, e, endedLength);
+      }
+      for (const c of connections) lastSeen.set(c.id, c);
+      for (const id of takeoverEnds.keys())
+        if (typeof id === 'number' && !seen.has(id) && !lastSeen.has(id)) takeoverEnds.delete(id);
       for (const id of history.keys()) if (!seen.has(id)) history.delete(id);
       // Request events may name a connection a moment before or after it is listed.
       for (const [id, m] of meta)
         if (typeof id === 'number' && !seen.has(id) && now - m.at > 5000) meta.delete(id);
     }
     connections.sort((a, b) => a.id - b.id);
-    return { time: now, listeners, counts, takeovers: gateway.takeovers, connections };
+    return {
+      time: now,
+      listeners,
+      counts,
+      takeovers: gateway.takeovers,
+      connections,
+      ended: [...ended],
+      denials: [...denials],
+      identities: summarise(connections, deniedBy),
+    };
   };
 
   const tick = () => {
@@ -278,7 +414,33 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
       subscribers.clear();
       gateway.off('request', onRequest);
       gateway.off('takeoverStart', onTakeoverStart);
+      gateway.off('takeover', onTakeoverEnd);
       dc.unsubscribe('http.server.request.start', onStart);
     },
   };
+}
+
+/** Sums the live connections per identity label, with the denials counted per label. */
+function summarise(
+  connections: LiveConnection[],
+  deniedBy: Map<string, number>,
+): IdentitySummary[] {
+  const by = new Map<string, IdentitySummary>();
+  const of = (who: string) => {
+    let x = by.get(who);
+    if (!x)
+      by.set(who, (x = { who, connections: 0, streams: 0, bytes: { in: 0, out: 0 }, denials: 0 }));
+    return x;
+  };
+  for (const c of connections) {
+    const x = of(c.who || c.remote);
+    x.connections++;
+    if (c.takeover) x.streams++;
+    x.bytes.in += c.bytes.in;
+    x.bytes.out += c.bytes.out;
+  }
+  for (const [who, n] of deniedBy) of(who).denials = n;
+  return [...by.values()].sort(
+    (a, b) => b.connections - a.connections || a.who.localeCompare(b.who),
+  );
 }
