@@ -189,9 +189,10 @@ test(
       };
       assert.match(facts.rtt, /^[\d.]+ m?s$/, JSON.stringify(facts));
       assert.ok(parseFloat(facts.rtt) > 0, `rtt ${facts.rtt}`);
-      assert.ok(Number(facts.cwnd) > 0, `cwnd ${facts.cwnd}`);
+      assert.match(facts.cwnd, /^\d+ seg$/);
+      assert.ok(parseInt(facts.cwnd) > 0, `cwnd ${facts.cwnd}`);
       assert.match(facts.minRtt, /^[\d.]+ m?s$/);
-      assert.match(facts.retrans, /^\d+$/);
+      assert.match(facts.retrans, /^\d+ seg$/);
       assert.ok(await page.$(`${row} svg.spark polyline`), 'a sparkline is drawn');
 
       // Filters: hijacked only, then back to all.

@@ -43,6 +43,8 @@ export interface LiveConnection {
     path: string;
     rule?: string;
     decision?: 'allow' | 'deny';
+    /** Why it was denied (`no-rule`, `denied-by-rule`, …). */
+    reason?: string;
     status?: number;
     pending?: boolean;
   };
@@ -267,6 +269,7 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
       decision: e.decision,
       status: e.status,
       ...(e.rule !== undefined ? { rule: e.rule } : {}),
+      ...(e.reason !== undefined ? { reason: e.reason } : {}),
     };
   };
   const onTakeoverStart = (t: GatewayTakeoverEvent) => {
@@ -433,7 +436,7 @@ function summarise(
     return x;
   };
   for (const c of connections) {
-    const x = of(c.who || c.remote);
+    const x = of(c.who || c.remote.replace(/:\d+$/, ''));
     x.connections++;
     if (c.takeover) x.streams++;
     x.bytes.in += c.bytes.in;

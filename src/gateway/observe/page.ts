@@ -18,7 +18,7 @@ export const LIVE_HTML = `<!doctype html>
 :root {
   --bg: #f7f8fa; --fg: #1d232b; --muted: #6b7480; --line: #e2e5ea; --card: #fff;
   --new: #7b8794; --active: #2d7ff9; --idle: #8a9a5b; --hijacked: #c2410c;
-  --rtt: #7c3aed; --tput: #0f9d76;
+  --rtt: #7c3aed; --tput: #0f9d76; --deny: #dc2626;
 }
 @media (prefers-color-scheme: dark) {
   :root { --bg: #14171c; --fg: #e6e9ee; --muted: #8c96a3; --line: #2a2f37; --card: #1b1f26; }
@@ -56,6 +56,26 @@ svg.spark { display: block; }
 .legend i { display: inline-block; width: 10px; height: 2px; vertical-align: middle; margin: 0 3px 0 8px; }
 #empty { padding: 40px; text-align: center; color: var(--muted); background: var(--card); border: 1px dashed var(--line); border-radius: 8px; }
 footer { padding: 0 22px 20px; color: var(--muted); font-size: 12px; }
+#filters { display: flex; gap: 8px; flex-wrap: wrap; }
+#search { font: inherit; font-size: 13px; padding: 3px 10px; border: 1px solid var(--line); border-radius: 999px; background: var(--card); color: var(--fg); min-width: 200px; margin-left: auto; }
+th[data-sort] { cursor: pointer; user-select: none; }
+th[data-sort]:hover { color: var(--fg); }
+th[aria-sort="ascending"]::after { content: " ▲"; } th[aria-sort="descending"]::after { content: " ▼"; }
+tr.denied td:first-child { box-shadow: inset 3px 0 0 var(--deny); }
+.deny { color: var(--deny); font-weight: 600; }
+section { padding: 4px 22px 14px; }
+section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 10px 0 8px; font-weight: 650; }
+section h2 b { color: var(--fg); margin-left: 4px; }
+#denials table { border-color: var(--deny); }
+.none { color: var(--muted); font-size: 13px; }
+abbr { text-decoration: none; border-bottom: 1px dotted var(--muted); cursor: help; }
+@media (max-width: 640px) {
+  header, nav, main, section, footer { padding-left: 10px; padding-right: 10px; }
+  th, td { padding: 6px 6px; }
+  .wide { display: none; }
+  #search { min-width: 0; width: 100%; margin-left: 0; }
+  td.route { max-width: 150px; }
+}
 footer a { color: inherit; }
 </style>
 </head>
@@ -65,19 +85,30 @@ footer a { color: inherit; }
   <div id="listeners"></div>
   <div id="status">connecting…</div>
 </header>
-<nav id="filters" aria-label="filter by state"></nav>
+<nav aria-label="filter"><span id="filters"></span><input id="search" type="search" placeholder="search client, route, identity" aria-label="search"></nav>
 <main>
   <table id="table" hidden>
     <thead><tr>
-      <th>id</th><th>state</th><th>client</th><th>route</th><th class="num">age</th>
-      <th class="num">bytes in / out</th><th class="num">rtt</th><th class="num">min rtt</th>
-      <th class="num">cwnd</th><th class="num">delivery</th><th class="num">retrans</th>
-      <th>trend</th>
+      <th data-sort="id" title="the gateway's connection id">id</th>
+      <th data-sort="state" title="Go's ConnState: new, active (a request in flight), idle (keep-alive), hijacked (taken over)">state</th>
+      <th data-sort="who" title="who the client is: token name, mTLS CN, unix uid, or its address">client</th>
+      <th data-sort="route" title="the request in flight, or the last one with its rule and status">route</th>
+      <th class="num" data-sort="age" title="time since the connection was accepted; requests made on it">age</th>
+      <th class="num" data-sort="bytes" title="bytes read from / written to the client socket, heads included, live while a stream flows">bytes in / out</th>
+      <th class="num" data-sort="rtt" title="smoothed round-trip time (kernel TCP_INFO)">rtt</th>
+      <th class="num wide" data-sort="minRtt" title="lowest round-trip time seen on this connection">min rtt</th>
+      <th class="num wide" data-sort="cwnd" title="congestion window, in segments">cwnd</th>
+      <th class="num" data-sort="deliveryRate" title="most recent delivery rate the kernel measured">delivery</th>
+      <th class="num wide" data-sort="retrans" title="segments retransmitted over the connection's life">retrans</th>
+      <th class="wide" title="last minute: rtt (purple) and throughput (green), each scaled to its own maximum">trend</th>
     </tr></thead>
     <tbody id="rows"></tbody>
   </table>
   <div id="empty" data-view="connecting">Connecting to the gateway…</div>
 </main>
+<section id="denials" aria-label="recent denials"></section>
+<section id="identities" aria-label="per identity"></section>
+<section id="ended" aria-label="recently ended"></section>
 <footer><span class="legend">trend (last minute):<i style="background:var(--rtt)"></i>rtt<i style="background:var(--tput)"></i>throughput</span> · rtt, cwnd, delivery rate and retransmits from the kernel (TCP_INFO; — on unix sockets) · data: <a href="connections.json">connections.json</a>, live by server-sent events</footer>
 <script src="live.js"></script>
 </body>
@@ -137,9 +168,12 @@ ${form}
 export const LIVE_JS = `'use strict';
 (function () {
   var STATES = ['all', 'new', 'active', 'idle', 'hijacked'];
-  var filter = 'all';
-  var last = null;
   var q = new URLSearchParams(location.search);
+  var filter = STATES.indexOf(q.get('state')) > 0 ? q.get('state') : 'all';
+  var search = q.get('q') || '';
+  var sortKey = q.get('sort') || 'id';
+  var sortDir = q.get('dir') === 'desc' ? 'desc' : 'asc';
+  var last = null;
   var token = q.get('token');
   var suffix = token ? '?token=' + encodeURIComponent(token) : '';
   var $ = function (id) { return document.getElementById(id); };
@@ -190,25 +224,83 @@ export const LIVE_JS = `'use strict';
       ? esc(c.who) + '<span class="sub">' + esc(c.transport) + (c.transport === 'unix' ? '' : ' ' + esc(c.remote)) + '</span>'
       : esc(c.remote) + '<span class="sub">' + esc(c.transport) + '</span>';
     var route = '<span class="dash">—</span>';
+    var denied = c.route && c.route.decision === 'deny';
     if (c.route) {
       route = esc(c.route.method + ' ' + c.route.path) + '<span class="sub">' +
-        (c.route.pending ? '<span class="pending">in flight…</span>' : esc((c.route.rule || c.route.decision) + ' · ' + c.route.status)) +
+        (c.route.pending ? '<span class="pending">in flight…</span>'
+          : denied ? '<span class="deny">denied ' + esc(c.route.status + ' · ' + (c.route.reason || '')) + '</span>' + (c.route.rule ? ' · ' + esc(c.route.rule) : '')
+          : esc((c.route.rule || c.route.decision) + ' · ' + c.route.status)) +
         '</span>';
     }
-    return '<tr data-id="' + c.id + '" data-state="' + c.state + '">' +
+    var tb = c.takeover && c.takeover.bytes;
+    return '<tr data-id="' + c.id + '" data-state="' + c.state + '"' + (denied ? ' class="denied"' : '') + '>' +
       '<td class="mono">#' + c.id + '</td>' +
       '<td><span class="state ' + c.state + '">' + c.state + '</span>' +
         (c.takeover ? '<span class="sub">' + esc(c.takeover.kind + ' ' + c.takeover.protocol) + '</span>' : '') + '</td>' +
       '<td>' + client + '</td>' +
       '<td class="route mono">' + route + '</td>' +
       '<td class="num">' + age(c.age) + '<span class="sub">' + c.requests + ' req</span></td>' +
-      '<td class="num">' + bytes(c.bytes.in) + '<span class="sub">' + bytes(c.bytes.out) + '</span></td>' +
+      '<td class="num" data-k="bytes" title="' + (tb ? 'stream: ' + tb.up + ' B up, ' + tb.down + ' B down; ' : '') + c.bytes.in + ' B in, ' + c.bytes.out + ' B out">' + bytes(c.bytes.in) + '<span class="sub">' + bytes(c.bytes.out) + '</span></td>' +
       '<td class="num" data-k="rtt">' + (t ? ms(t.rtt) : '<span class="dash">—</span>') + '</td>' +
-      '<td class="num" data-k="minRtt">' + (t ? ms(t.minRtt) : '<span class="dash">—</span>') + '</td>' +
-      '<td class="num" data-k="cwnd">' + (t ? t.cwnd : '<span class="dash">—</span>') + '</td>' +
+      '<td class="num wide" data-k="minRtt">' + (t ? ms(t.minRtt) : '<span class="dash">—</span>') + '</td>' +
+      '<td class="num wide" data-k="cwnd">' + (t ? t.cwnd + ' seg' : '<span class="dash">—</span>') + '</td>' +
       '<td class="num" data-k="deliveryRate">' + (t ? rate(t.deliveryRate) : '<span class="dash">—</span>') + '</td>' +
-      '<td class="num" data-k="retrans">' + (t ? t.retrans : '<span class="dash">—</span>') + '</td>' +
-      '<td>' + spark(c.trend) + '</td></tr>';
+      '<td class="num wide" data-k="retrans">' + (t ? t.retrans + ' seg' : '<span class="dash">—</span>') + '</td>' +
+      '<td class="wide">' + spark(c.trend) + '</td></tr>';
+  }
+  function dur(n) { return n < 1000 ? Math.round(n) + ' ms' : age(n); }
+  function clock(t) { return new Date(t).toLocaleTimeString(); }
+  function sortValue(c, k) {
+    var t = c.tcp || {};
+    switch (k) {
+      case 'state': return c.state;
+      case 'who': return (c.who || c.remote).toLowerCase();
+      case 'route': return c.route ? (c.route.method + ' ' + c.route.path).toLowerCase() : '';
+      case 'age': return c.age;
+      case 'bytes': return c.bytes.in + c.bytes.out;
+      case 'rtt': case 'minRtt': case 'cwnd': case 'deliveryRate': case 'retrans':
+        return t[k] === undefined || t[k] === null ? -1 : t[k];
+      default: return c.id;
+    }
+  }
+  function matches(c) {
+    if (!search) return true;
+    var hay = [c.who, c.remote, c.transport, c.state, c.route ? c.route.method + ' ' + c.route.path + ' ' + (c.route.rule || '') : '',
+      c.takeover ? c.takeover.kind + ' ' + c.takeover.protocol : '', '#' + c.id].join(' ').toLowerCase();
+    return hay.indexOf(search.toLowerCase()) >= 0;
+  }
+  // The view's state lives in the address: a reload or a shared link shows the same.
+  function remember() {
+    var p = new URLSearchParams(location.search);
+    p.delete('token');
+    if (filter !== 'all') p.set('state', filter); else p.delete('state');
+    if (search) p.set('q', search); else p.delete('q');
+    if (sortKey !== 'id' || sortDir !== 'asc') { p.set('sort', sortKey); p.set('dir', sortDir); } else { p.delete('sort'); p.delete('dir'); }
+    var qs = p.toString();
+    history.replaceState(null, '', location.pathname + (qs ? '?' + qs : ''));
+  }
+  function table(title, id, head, rows, none) {
+    return '<h2>' + title + '<b>' + rows.length + '</b></h2>' + (rows.length === 0 ? '<p class="none">' + none + '</p>'
+      : '<table><thead><tr>' + head.map(function (h) { return '<th' + (h.charAt(0) === '#' ? ' class="num"' : '') + '>' + h.replace('#', '') + '</th>'; }).join('') +
+        '</tr></thead><tbody id="' + id + '">' + rows.join('') + '</tbody></table>');
+  }
+  function extras(s) {
+    $('denials').innerHTML = table('Recent denials', 'denial-rows', ['time', 'client', 'request', 'reason', 'rule', '#status'],
+      (s.denials || []).map(function (d) {
+        return '<tr class="denied" data-reason="' + esc(d.reason) + '"><td>' + clock(d.time) + '</td><td>' + esc(d.who) + '</td><td class="mono">' + esc(d.method + ' ' + d.path) +
+          '</td><td class="deny">' + esc(d.reason) + '</td><td class="mono">' + (d.rule ? esc(d.rule) : '<span class="dash">no rule matched</span>') + '</td><td class="num">' + d.status + '</td></tr>';
+      }), 'No request refused yet.');
+    $('identities').innerHTML = table('Per identity', 'identity-rows', ['identity', '#connections', '#streams', '#bytes in / out', '#denials'],
+      (s.identities || []).map(function (x) {
+        return '<tr data-who="' + esc(x.who) + '"><td>' + esc(x.who) + '</td><td class="num">' + x.connections + '</td><td class="num">' + x.streams +
+          '</td><td class="num">' + bytes(x.bytes.in) + ' / ' + bytes(x.bytes.out) + '</td><td class="num' + (x.denials ? ' deny' : '') + '">' + x.denials + '</td></tr>';
+      }), 'No identity seen yet.');
+    $('ended').innerHTML = table('Recently ended', 'ended-rows', ['id', 'client', 'route', 'end', '#lasted', '#bytes in / out'],
+      (s.ended || []).map(function (e) {
+        return '<tr data-ended="' + e.id + '" data-end="' + esc(e.end) + '"><td class="mono">#' + e.id + '</td><td>' + esc(e.who || e.remote) + '</td><td class="mono">' +
+          (e.route ? esc(e.route.method + ' ' + e.route.path) : '<span class="dash">—</span>') + (e.takeover ? '<span class="sub">' + esc(e.takeover.kind + ' ' + e.takeover.protocol) + '</span>' : '') +
+          '</td><td' + (e.end === 'error' ? ' class="deny"' : '') + '>' + esc(e.end) + '</td><td class="num">' + dur(e.duration) + '</td><td class="num">' + bytes(e.bytes.in) + ' / ' + bytes(e.bytes.out) + '</td></tr>';
+      }), 'No connection ended yet.');
   }
   function filters(s) {
     var html = '';
@@ -222,17 +314,46 @@ export const LIVE_JS = `'use strict';
     last = s;
     $('listeners').textContent = s.listeners.join('  ') + '  ·  ' + s.takeovers + ' takeover' + (s.takeovers === 1 ? '' : 's') + ' open';
     filters(s);
-    var shown = s.connections.filter(function (c) { return filter === 'all' || c.state === filter; });
+    var shown = s.connections.filter(function (c) { return (filter === 'all' || c.state === filter) && matches(c); });
+    shown.sort(function (a, b) {
+      var x = sortValue(a, sortKey), y = sortValue(b, sortKey);
+      var r = x < y ? -1 : x > y ? 1 : a.id - b.id;
+      return sortDir === 'desc' ? -r : r;
+    });
     $('rows').innerHTML = shown.map(row).join('');
+    var ths = document.querySelectorAll('th[data-sort]');
+    for (var i = 0; i < ths.length; i++) {
+      var k = ths[i].getAttribute('data-sort');
+      if (k === sortKey) ths[i].setAttribute('aria-sort', sortDir === 'asc' ? 'ascending' : 'descending');
+      else ths[i].removeAttribute('aria-sort');
+    }
+    extras(s);
     $('table').hidden = shown.length === 0;
     $('empty').hidden = shown.length !== 0;
     $('empty').setAttribute('data-view', 'empty');
-    $('empty').textContent = s.connections.length === 0 ? 'No live connections. Send a request through the gateway.' : 'No ' + filter + ' connections.';
+    $('empty').textContent = s.connections.length === 0 ? 'No live connections. Send a request through the gateway.'
+      : search ? 'No ' + (filter === 'all' ? '' : filter + ' ') + 'connection matches “' + search + '”.' : 'No ' + filter + ' connections.';
   }
   $('filters').addEventListener('click', function (e) {
     var b = e.target.closest('button');
     if (!b) return;
     filter = b.getAttribute('data-state');
+    remember();
+    if (last) render(last);
+  });
+  $('search').value = search;
+  $('search').addEventListener('input', function () {
+    search = $('search').value.trim();
+    remember();
+    if (last) render(last);
+  });
+  document.querySelector('thead').addEventListener('click', function (e) {
+    var th = e.target.closest('th[data-sort]');
+    if (!th) return;
+    var k = th.getAttribute('data-sort');
+    if (k === sortKey) sortDir = sortDir === 'asc' ? 'desc' : 'asc';
+    else { sortKey = k; sortDir = k === 'id' || k === 'who' || k === 'route' || k === 'state' ? 'asc' : 'desc'; }
+    remember();
     if (last) render(last);
   });
   function status(ok, text) {
@@ -245,6 +366,9 @@ export const LIVE_JS = `'use strict';
     last = null;
     $('table').hidden = true;
     $('filters').innerHTML = '';
+    $('denials').innerHTML = '';
+    $('identities').innerHTML = '';
+    $('ended').innerHTML = '';
     $('empty').hidden = false;
     $('empty').setAttribute('data-view', view);
     $('empty').innerHTML = html;
