@@ -258,8 +258,9 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
         },
         denialsLength,
       );
-      deniedBy.delete(who);
-      deniedBy.set(who, (deniedBy.get(who) ?? 0) + 1);
+      const n = (deniedBy.get(who) ?? 0) + 1;
+      deniedBy.delete(who); // re-inserted last: the oldest label is the one dropped
+      deniedBy.set(who, n);
       if (deniedBy.size > 256) deniedBy.delete(deniedBy.keys().next().value!);
     }
     m.routeAt = Date.now();

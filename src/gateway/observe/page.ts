@@ -63,7 +63,7 @@ th[data-sort]:hover { color: var(--fg); }
 th[aria-sort="ascending"]::after { content: " ▲"; } th[aria-sort="descending"]::after { content: " ▼"; }
 tr.denied td:first-child { box-shadow: inset 3px 0 0 var(--deny); }
 .deny { color: var(--deny); font-weight: 600; }
-section { padding: 4px 22px 14px; }
+section { padding: 4px 22px 14px; overflow-x: auto; }
 section h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 10px 0 8px; font-weight: 650; }
 section h2 b { color: var(--fg); margin-left: 4px; }
 #denials table { border-color: var(--deny); }
@@ -72,7 +72,8 @@ abbr { text-decoration: none; border-bottom: 1px dotted var(--muted); cursor: he
 @media (max-width: 640px) {
   header, nav, main, section, footer { padding-left: 10px; padding-right: 10px; }
   th, td { padding: 6px 6px; }
-  .wide { display: none; }
+  .wide, .narrow-hide { display: none; }
+  .state { min-width: 0; }
   #search { min-width: 0; width: 100%; margin-left: 0; }
   td.route { max-width: 150px; }
 }
