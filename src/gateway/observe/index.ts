@@ -27,6 +27,7 @@ export {
   createMetrics,
   methodLabel,
   codeLabel,
+  identityMetricLabel,
   type GatewayMetrics,
   type MetricsOptions,
   type MetricsSource,

@@ -15,6 +15,7 @@ import type {
   GatewayRequestEvent,
   GatewayTakeoverEvent,
 } from '../forward/events.js';
+import type { AuthOptions, ClientIdentity } from '../types.js';
 import { tcpFacts } from './tcp.js';
 
 /** What the metrics read from a gateway: its events and its trackers. */
@@ -31,6 +32,8 @@ export interface MetricsSource extends EventEmitter<GatewayEvents> {
    * absent, it moves when a stream ends.
    */
   splicedBytes?(): { up: number; down: number };
+  /** The gateway's settings: its configured identities bound the `identity` label. */
+  readonly options?: { readonly auth?: AuthOptions };
 }
 
 /** Options of {@link createMetrics}. */
@@ -79,6 +82,24 @@ export function codeLabel(code: string | undefined): string {
   return code && /^[A-Z][A-Z0-9_]{1,47}$/.test(code) ? code : 'OTHER';
 }
 
+/**
+ * The `identity` label of a request, bounded by the configuration: the token's name
+ * (`token:ci`), an allowed certificate subject (`cn:runner`), an allowed unix uid or gid
+ * (`uid:1000`, `gid:998`); anything else (unidentified, or an identity the configuration
+ * does not name, such as an address) is `other`.
+ */
+export function identityMetricLabel(id: ClientIdentity | undefined, auth?: AuthOptions): string {
+  if (!id) return 'other';
+  if (id.token !== undefined) return `token:${id.token}`;
+  const cn = id.cert?.subject;
+  if (cn !== undefined && auth?.allowSubject.includes(cn)) return `cn:${cn}`;
+  if (id.peer) {
+    if (auth?.allowUid.includes(id.peer.uid)) return `uid:${id.peer.uid}`;
+    if (auth?.allowGid.includes(id.peer.gid)) return `gid:${id.peer.gid}`;
+  }
+  return 'other';
+}
+
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const LONG_SECONDS = [0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400];
 const STATES: ConnState[] = ['new', 'active', 'idle', 'hijacked'];
@@ -113,6 +134,13 @@ export function createMetrics(
     name: `${p}requests_total`,
     help: 'Requests answered, by method, rule that decided (none: no rule matched), decision, deny reason and status.',
     labelNames: ['method', 'rule', 'decision', 'reason', 'status'] as const,
+    registers,
+  });
+  const auth = gateway.options?.auth;
+  const byIdentity = new Counter({
+    name: `${p}identity_requests_total`,
+    help: 'Requests answered, by identity (a configured token name, certificate subject, uid or gid; other: anything else) and decision.',
+    labelNames: ['identity', 'decision'] as const,
     registers,
   });
   const duration = new Histogram({
@@ -298,6 +326,7 @@ export function createMetrics(
       reason: e.reason ?? '',
       status: String(e.status),
     });
+    byIdentity.inc({ identity: identityMetricLabel(e.identity, auth), decision: e.decision });
     duration.observe({ rule, decision: e.decision }, e.durations.total / 1000);
     if (e.durations.head !== undefined) headDuration.observe({ rule }, e.durations.head / 1000);
     if (e.takeover === undefined) {
