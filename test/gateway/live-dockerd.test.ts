@@ -81,6 +81,15 @@ for (const engine of ['native', 'stream'] as const) {
           const m = /(\d+) B in, (\d+) B out/.exec(title);
           return m ? { in: Number(m[1]), out: Number(m[2]) } : { in: 0, out: 0 };
         };
+        // The stream is named after its container and command (asked of dockerd once).
+        const name = String((await dockerd.api('GET', `/containers/${container}/json`)).body.Name);
+        await b.page.waitForFunction(
+          (n: string) =>
+            ((globalThis as any).document.querySelector('#rows tr[data-state="hijacked"] .target')
+              ?.textContent ?? '') === `▸ ${n.replace(/^\//, '')} · cat`,
+          name,
+          { timeout: 5000 },
+        );
         const start = await counts();
         // 3 MB in 1 MB steps; after each, the page shows it before anything ends.
         for (let step = 1; step <= 3; step++) {

@@ -13,6 +13,7 @@ import type { GatewayRequestEvent, GatewayTakeoverEvent } from '../forward/event
 import type { Gateway } from '../server.js';
 import { identityLabel, identityView, type IdentityView } from './identity.js';
 import { socketBytes, spliceBytes } from '../../stream/splice.js';
+import { createNameResolver } from './names.js';
 import { tcpFacts, type TcpFacts } from './tcp.js';
 
 /** One live connection as the page and `/connections.json` show it. */
@@ -57,6 +58,10 @@ export interface LiveConnection {
     protocol: string;
     since: number;
     bytes?: { up: number; down: number };
+    /** The Docker container the stream is attached to (name, asked of the upstream once). */
+    container?: string;
+    /** The exec's command line. */
+    command?: string;
   };
   /**
    * Bytes read from and written to the client socket (heads included), live while a
@@ -85,8 +90,8 @@ export interface EndedConnection {
   route?: LiveConnection['route'];
   /** How it ended: a takeover's end (`half-close`, `error`, `closed`, `idle-timeout`, `shutdown`), else `closed`. */
   end: string;
-  /** The takeover it carried, if any. */
-  takeover?: { kind: string; protocol: string };
+  /** The takeover it carried, if any (with its container and command when known). */
+  takeover?: { kind: string; protocol: string; container?: string; command?: string };
   /** Bytes from and to the client socket at the end (a takeover: its stream's, exact). */
   bytes: { in: number; out: number };
 }
@@ -147,6 +152,11 @@ export interface LiveViewOptions {
   endedLength?: number;
   /** Denials kept for the denials list. Default 50. */
   denialsLength?: number;
+  /**
+   * Name Docker streams: ask the upstream which container (and command) an exec or attach
+   * belongs to, once per id (cached). Default true; false asks nothing.
+   */
+  names?: boolean;
 }
 
 /** The live view of a gateway. */
@@ -273,9 +283,18 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
       ...(e.reason !== undefined ? { reason: e.reason } : {}),
     };
   };
+  const names = options.names === false ? undefined : createNameResolver(gateway.options.upstream);
   const onTakeoverStart = (t: GatewayTakeoverEvent) => {
     if (t.connId === undefined) return;
-    metaOf(t.connId).takeover = { kind: t.kind, protocol: t.protocol, since: Date.now() };
+    const tk: NonNullable<Meta['takeover']> = {
+      kind: t.kind,
+      protocol: t.protocol,
+      since: Date.now(),
+    };
+    metaOf(t.connId).takeover = tk;
+    names?.resolve(t.path).then((x) => {
+      if (x) Object.assign(tk, x);
+    });
   };
   const onTakeoverEnd = (t: GatewayTakeoverEvent) => {
     if (t.connId === undefined) return;
@@ -366,7 +385,12 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
         };
         if (c.identity) e.identity = c.identity;
         if (c.route) e.route = c.route;
-        if (c.takeover) e.takeover = { kind: c.takeover.kind, protocol: c.takeover.protocol };
+        if (c.takeover) {
+          const { kind, protocol, container, command } = c.takeover;
+          e.takeover = { kind, protocol };
+          if (container !== undefined) e.takeover.container = container;
+          if (command !== undefined) e.takeover.command = command;
+        }
         push(ended, e, endedLength);
       }
       for (const c of connections) lastSeen.set(c.id, c);

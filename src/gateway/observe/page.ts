@@ -46,6 +46,7 @@ td.mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5
 td.route { max-width: 300px; overflow: hidden; text-overflow: ellipsis; }
 td.route .sub { overflow: hidden; text-overflow: ellipsis; }
 .pending { color: var(--active); }
+.target { color: var(--hijacked); font-weight: 600; }
 .sub { display: block; color: var(--muted); font-size: 11.5px; }
 .state { display: inline-block; min-width: 70px; text-align: center; border-radius: 4px; padding: 1px 8px; font-size: 12px; font-weight: 600; color: #fff; }
 .state.new { background: var(--new); } .state.active { background: var(--active); }
@@ -226,8 +227,10 @@ export const LIVE_JS = `'use strict';
       : esc(c.remote) + '<span class="sub">' + esc(c.transport) + '</span>';
     var route = '<span class="dash">—</span>';
     var denied = c.route && c.route.decision === 'deny';
+    var target = c.takeover && c.takeover.container ? '<span class="sub target" title="the container (and command) this stream is attached to">' +
+      esc('▸ ' + c.takeover.container + (c.takeover.command ? ' · ' + c.takeover.command : '')) + '</span>' : '';
     if (c.route) {
-      route = esc(c.route.method + ' ' + c.route.path) + '<span class="sub">' +
+      route = target + esc(c.route.method + ' ' + c.route.path) + '<span class="sub">' +
         (c.route.pending ? '<span class="pending">in flight…</span>'
           : denied ? '<span class="deny">denied ' + esc(c.route.status + ' · ' + (c.route.reason || '')) + '</span>' + (c.route.rule ? ' · ' + esc(c.route.rule) : '')
           : esc((c.route.rule || c.route.decision) + ' · ' + c.route.status)) +
@@ -299,7 +302,8 @@ export const LIVE_JS = `'use strict';
     $('ended').innerHTML = table('Recently ended', 'ended-rows', ['id', 'client', 'route', 'end', '#lasted', '#bytes in / out'],
       (s.ended || []).map(function (e) {
         return '<tr data-ended="' + e.id + '" data-end="' + esc(e.end) + '"><td class="mono">#' + e.id + '</td><td>' + esc(e.who || e.remote) + '</td><td class="mono">' +
-          (e.route ? esc(e.route.method + ' ' + e.route.path) : '<span class="dash">—</span>') + (e.takeover ? '<span class="sub">' + esc(e.takeover.kind + ' ' + e.takeover.protocol) + '</span>' : '') +
+          (e.route ? esc(e.route.method + ' ' + e.route.path) : '<span class="dash">—</span>') + (e.takeover ? '<span class="sub">' + esc(e.takeover.kind + ' ' + e.takeover.protocol +
+            (e.takeover.container ? ' · ' + e.takeover.container + (e.takeover.command ? ' · ' + e.takeover.command : '') : '')) + '</span>' : '') +
           '</td><td' + (e.end === 'error' ? ' class="deny"' : '') + '>' + esc(e.end) + '</td><td class="num">' + dur(e.duration) + '</td><td class="num">' + bytes(e.bytes.in) + ' / ' + bytes(e.bytes.out) + '</td></tr>';
       }), 'No connection ended yet.');
   }
