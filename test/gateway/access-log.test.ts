@@ -20,7 +20,7 @@ import {
   type AccessLogKind,
   type AccessLogLine,
 } from '../../src/gateway/observe/index.js';
-import { execCat, readAll, request, rig, until } from './observe-helpers.js';
+import { execCat, readAll, request, rig, startCliGateway, until } from './observe-helpers.js';
 
 type Line = LogDescriptor & AccessLogLine;
 
@@ -216,3 +216,33 @@ test('--log-stream-interval: flag, HIJACK_GATEWAY_LOG_STREAM_INTERVAL, config lo
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test(
+  'hijack gateway --log-stream-interval: the CLI writes takeover progress lines on stdout',
+  { timeout: 30_000 },
+  async () => {
+    const cli = await startCliGateway(['--log-stream-interval', '100ms']);
+    try {
+      const conn = await execCat({ port: cli.port, base: cli.base } as Parameters<
+        typeof execCat
+      >[0]);
+      conn.socket.write('hello\n');
+      const lines = () =>
+        cli
+          .stdout()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Line);
+      await until(() => lines().some((l) => l.msg === 'takeover progress'), 'a progress line');
+      conn.socket.end();
+      await readAll(conn.socket);
+      await until(() => lines().some((l) => l.msg === 'takeover end'), 'the end line');
+      const progress = lines().find((l) => l.msg === 'takeover progress')!;
+      assert.equal(progress.takeover!.end, 'open');
+      assert.equal(progress.url!.path!.startsWith('/exec/'), true);
+      assert.equal(progress.pid !== process.pid, true, 'written by the CLI process');
+    } finally {
+      await cli.stop();
+    }
+  },
+);

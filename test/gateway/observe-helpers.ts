@@ -4,6 +4,8 @@
  * bounded waits.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -167,3 +169,66 @@ export const lines = (text: string) =>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, any>);
+
+/** `hijack gateway` as a child process in front of a demo engine of its own. */
+export interface CliGateway {
+  /** The forwarding listener's port, and its `tcp://` URL. */
+  port: number;
+  base: string;
+  /** What the CLI printed on stderr (`metrics on …`, `live connections page on …`). */
+  stderr(): string;
+  /** The access log so far (stdout). */
+  stdout(): string;
+  /** SIGTERM, then the engine and temp dir go. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node --import tsx src/cli/main.ts gateway --listen tcp://127.0.0.1:0 --upstream
+ * unix://<demo engine> --preset exec --allow 'GET,HEAD /_ping' …args` and waits for it to
+ * print its listeners (and the URLs `waitFor` names, e.g. /metrics on (\S+)/).
+ */
+export async function startCliGateway(args: string[], waitFor: RegExp[] = []): Promise<CliGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-gw-'));
+  const engine = createEngine({ socketPath: join(dir, 'engine.sock') });
+  await engine.listen();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'gateway',
+      '--listen',
+      'tcp://127.0.0.1:0',
+      '--upstream',
+      `unix://${join(dir, 'engine.sock')}`,
+      '--preset',
+      'exec',
+      '--allow',
+      'GET,HEAD /_ping',
+      ...args,
+    ],
+    { cwd: new URL('../..', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  let out = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const stop = async () => {
+    child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const port = await until(() => {
+      const m = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+      return m && waitFor.every((re) => re.test(err)) ? Number(m[1]) : undefined;
+    }, `the CLI's listeners (${err})`);
+    return { port, base: `tcp://127.0.0.1:${port}`, stderr: () => err, stdout: () => out, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

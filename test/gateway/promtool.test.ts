@@ -7,17 +7,11 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createEngine } from '../../src/demo/engine/index.js';
+import net from 'node:net';
 import { requirePeer } from '../helpers/peers.js';
-import { execCat, readAll, request, rig, until } from './observe-helpers.js';
-
-const root = new URL('../..', import.meta.url).pathname;
+import { execCat, readAll, request, rig, startCliGateway, until } from './observe-helpers.js';
 
 /** What promtool says of `text` (exit status and output); empty output means clean. */
 function promtool(bin: string, text: string): { status: number | null; out: string } {
@@ -86,39 +80,12 @@ test(
   async (t) => {
     const bin = requirePeer(t, 'promtool', 'Debian prometheus');
     if (!bin) return;
-    const dir = mkdtempSync(join(tmpdir(), 'promtool-'));
-    const engine = createEngine({ socketPath: join(dir, 'engine.sock') });
-    await engine.listen();
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'gateway',
-        '--listen',
-        'tcp://127.0.0.1:0',
-        '--upstream',
-        `unix://${join(dir, 'engine.sock')}`,
-        '--preset',
-        'exec',
-        '--allow',
-        'GET,HEAD /_ping',
-        '--metrics-listen',
-        'tcp://127.0.0.1:0',
-        '--log-level',
-        'silent',
-      ],
-      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
+    const cli = await startCliGateway(
+      ['--metrics-listen', 'tcp://127.0.0.1:0', '--log-level', 'silent'],
+      [/metrics on (http:\/\/\S+)/],
     );
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     try {
-      const urls = await until(() => {
-        const gw = /listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-        const m = /metrics on (http:\/\/\S+)/.exec(err);
-        return gw && m ? { port: Number(gw[1]), metrics: m[1]! } : undefined;
-      }, `the CLI's listeners (${err})`);
+      const urls = { port: cli.port, metrics: /metrics on (http:\/\/\S+)/.exec(cli.stderr())![1]! };
       await traffic(urls.port, `tcp://127.0.0.1:${urls.port}`);
       const text = await until(async () => {
         const s = await (await fetch(urls.metrics)).text();
@@ -128,10 +95,7 @@ test(
       assert.match(text, /^# TYPE process_cpu_seconds_total counter$/m, 'process metrics are on');
       assert.doesNotMatch(text, /nodejs_active_handles_total/);
     } finally {
-      child.kill('SIGTERM');
-      if (child.exitCode === null) await once(child, 'exit');
-      await engine.close();
-      rmSync(dir, { recursive: true, force: true });
+      await cli.stop();
     }
   },
 );

@@ -214,9 +214,18 @@ export const LIVE_JS = `'use strict';
     }
     return pts.length > 1 ? '<polyline fill="none" stroke="' + color + '" stroke-width="1.5" points="' + pts.join(' ') + '"/>' : '';
   }
+  function peak(vals) {
+    var m = 0;
+    for (var i = 0; i < vals.length; i++) if (vals[i] !== null && vals[i] > m) m = vals[i];
+    return m;
+  }
   function spark(t) {
     var w = 120, h = 26;
-    return '<svg class="spark" width="' + w + '" height="' + h + '" viewBox="0 0 ' + w + ' ' + h + '" role="img" aria-label="rtt and throughput trend">' +
+    // Each line is scaled to its own maximum: the tooltip gives both scales.
+    var scale = 'last ' + t.throughput.length + ' samples · throughput peak ' + bytes(peak(t.throughput)) + '/s · rtt peak ' +
+      ms(peak(t.rtt)).replace(/<[^>]*>/g, '');
+    return '<svg class="spark" width="' + w + '" height="' + h + '" viewBox="0 0 ' + w + ' ' + h + '" role="img" aria-label="' + esc(scale) + '">' +
+      '<title>' + esc(scale) + '</title>' +
       line(t.throughput, w, h, 'var(--tput)') + line(t.rtt, w, h, 'var(--rtt)') + '</svg>';
   }
   function row(c) {
