@@ -76,7 +76,8 @@ abbr { text-decoration: none; border-bottom: 1px dotted var(--muted); cursor: he
   .wide, .narrow-hide { display: none; }
   .state { min-width: 0; }
   #search { min-width: 0; width: 100%; margin-left: 0; }
-  td.route { max-width: 150px; }
+  td.route { max-width: 90px; }
+  td { font-size: 13px; }
 }
 footer a { color: inherit; }
 </style>
@@ -95,12 +96,12 @@ footer a { color: inherit; }
       <th data-sort="state" title="Go's ConnState: new, active (a request in flight), idle (keep-alive), hijacked (taken over)">state</th>
       <th data-sort="who" title="who the client is: token name, mTLS CN, unix uid, or its address">client</th>
       <th data-sort="route" title="the request in flight, or the last one with its rule and status">route</th>
-      <th class="num" data-sort="age" title="time since the connection was accepted; requests made on it">age</th>
-      <th class="num" data-sort="bytes" title="bytes read from / written to the client socket, heads included, live while a stream flows">bytes in / out</th>
-      <th class="num" data-sort="rtt" title="smoothed round-trip time (kernel TCP_INFO)">rtt</th>
+      <th class="num narrow-hide" data-sort="age" title="time since the connection was accepted; requests made on it">age</th>
+      <th class="num" data-sort="bytes" title="bytes read from / written to the client socket, heads included, live while a stream flows">bytes<span class="narrow-hide"> in / out</span></th>
+      <th class="num narrow-hide" data-sort="rtt" title="smoothed round-trip time (kernel TCP_INFO)">rtt</th>
       <th class="num wide" data-sort="minRtt" title="lowest round-trip time seen on this connection">min rtt</th>
       <th class="num wide" data-sort="cwnd" title="congestion window, in segments">cwnd</th>
-      <th class="num" data-sort="deliveryRate" title="most recent delivery rate the kernel measured">delivery</th>
+      <th class="num narrow-hide" data-sort="deliveryRate" title="most recent delivery rate the kernel measured">delivery</th>
       <th class="num wide" data-sort="retrans" title="segments retransmitted over the connection's life">retrans</th>
       <th class="wide" title="last minute: rtt (purple) and throughput (green), each scaled to its own maximum">trend</th>
     </tr></thead>
@@ -252,12 +253,12 @@ export const LIVE_JS = `'use strict';
         (c.takeover ? '<span class="sub">' + esc(c.takeover.kind + ' ' + c.takeover.protocol) + '</span>' : '') + '</td>' +
       '<td>' + client + '</td>' +
       '<td class="route mono">' + route + '</td>' +
-      '<td class="num">' + age(c.age) + '<span class="sub">' + c.requests + ' req</span></td>' +
+      '<td class="num narrow-hide">' + age(c.age) + '<span class="sub">' + c.requests + ' req</span></td>' +
       '<td class="num" data-k="bytes" title="' + (tb ? 'stream: ' + tb.up + ' B up, ' + tb.down + ' B down; ' : '') + c.bytes.in + ' B in, ' + c.bytes.out + ' B out">' + bytes(c.bytes.in) + '<span class="sub">' + bytes(c.bytes.out) + '</span></td>' +
-      '<td class="num" data-k="rtt">' + (t ? ms(t.rtt) : '<span class="dash">—</span>') + '</td>' +
+      '<td class="num narrow-hide" data-k="rtt">' + (t ? ms(t.rtt) : '<span class="dash">—</span>') + '</td>' +
       '<td class="num wide" data-k="minRtt">' + (t ? ms(t.minRtt) : '<span class="dash">—</span>') + '</td>' +
       '<td class="num wide" data-k="cwnd">' + (t ? t.cwnd + ' seg' : '<span class="dash">—</span>') + '</td>' +
-      '<td class="num" data-k="deliveryRate">' + (t ? rate(t.deliveryRate) : '<span class="dash">—</span>') + '</td>' +
+      '<td class="num narrow-hide" data-k="deliveryRate">' + (t ? rate(t.deliveryRate) : '<span class="dash">—</span>') + '</td>' +
       '<td class="num wide" data-k="retrans">' + (t ? t.retrans + ' seg' : '<span class="dash">—</span>') + '</td>' +
       '<td class="wide">' + spark(c.trend) + '</td></tr>';
   }
