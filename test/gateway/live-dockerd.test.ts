@@ -90,6 +90,27 @@ for (const engine of ['native', 'stream'] as const) {
           name,
           { timeout: 5000 },
         );
+        // …and shown right under its control connection (the one that created the exec).
+        await b.page.waitForSelector('#rows tr[data-state="hijacked"][data-control]', {
+          timeout: 5000,
+        });
+        const control = (await b.page.getAttribute(
+          '#rows tr[data-state="hijacked"]',
+          'data-control',
+        ))!;
+        const streamId = (await b.page.getAttribute('#rows tr[data-state="hijacked"]', 'data-id'))!;
+        assert.match(
+          (await b.page.textContent(`#rows tr[data-id="${control}"] td.route`)) ?? '',
+          /POST \/containers\/[0-9a-f]{64}\/exec/,
+        );
+        const order = await b.page.$$eval('#rows tr', (trs) =>
+          trs.map((x) => x.getAttribute('data-id')),
+        );
+        assert.equal(order[order.indexOf(control) + 1], streamId, JSON.stringify(order));
+        assert.match(
+          (await b.page.textContent('#rows tr[data-state="hijacked"] .control')) ?? '',
+          new RegExp(`from #${control}$`),
+        );
         const start = await counts();
         // 3 MB in 1 MB steps; after each, the page shows it before anything ends.
         for (let step = 1; step <= 3; step++) {

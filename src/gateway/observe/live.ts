@@ -62,6 +62,13 @@ export interface LiveConnection {
     container?: string;
     /** The exec's command line. */
     command?: string;
+    /** The container's full id. */
+    containerId?: string;
+    /**
+     * The control connection: a live connection of the same client whose last request
+     * created this exec or attached to this container (`POST /containers/{id}/exec`).
+     */
+    control?: number;
   };
   /**
    * Bytes read from and written to the client socket (heads included), live while a
@@ -402,6 +409,7 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
         if (typeof id === 'number' && !seen.has(id) && now - m.at > 5000) meta.delete(id);
     }
     connections.sort((a, b) => a.id - b.id);
+    linkControl(connections);
     return {
       time: now,
       listeners,
@@ -471,4 +479,32 @@ function summarise(
   return [...by.values()].sort(
     (a, b) => b.connections - a.connections || a.who.localeCompare(b.who),
   );
+}
+
+/** The container a request path is about: `/containers/{x}/exec`, `/containers/{x}/…`. */
+const CONTAINER_PATH = /^\/containers\/([^/]+)\//;
+
+/**
+ * Ties each named Docker stream to its control connection: the live, not taken-over
+ * connection of the same client (same identity label) whose last request named the
+ * stream's container (by name, full id or an id prefix of 12 or more), the most recent one.
+ */
+function linkControl(connections: LiveConnection[]): void {
+  for (const c of connections) {
+    const t = c.takeover;
+    if (!t?.container) continue;
+    let best: LiveConnection | undefined;
+    for (const o of connections) {
+      if (o === c || o.takeover || !o.route || o.who !== c.who) continue;
+      const m = CONTAINER_PATH.exec(o.route.path);
+      const x = m ? decodeURIComponent(m[1]!) : undefined;
+      if (!x) continue;
+      const same =
+        x === t.container ||
+        x === `/${t.container}` ||
+        (t.containerId !== undefined && x.length >= 12 && t.containerId.startsWith(x));
+      if (same && (!best || o.id > best.id)) best = o;
+    }
+    if (best) t.control = best.id;
+  }
 }

@@ -16,6 +16,8 @@ export interface StreamTarget {
   container: string;
   /** The exec's command line (`cat`, `sh -c …`); absent for an attach. */
   command?: string;
+  /** The container's full id. */
+  containerId?: string;
 }
 
 /** Resolves stream paths to their container; results (and misses) are cached. */
@@ -93,7 +95,8 @@ export function createNameResolver(
       const c = await getJson(upstream, `/containers/${encodeURIComponent(id)}/json`, timeout);
       if (!c || typeof c !== 'object') return undefined;
       const name = typeof c.Name === 'string' && c.Name ? c.Name.replace(/^\//, '') : '';
-      return { container: name || String(c.Id ?? id).slice(0, 12) };
+      const full = typeof c.Id === 'string' ? c.Id : id;
+      return { container: name || full.slice(0, 12), containerId: full };
     });
   return {
     resolve(path) {
@@ -112,6 +115,7 @@ export function createNameResolver(
         );
         return {
           container: c?.container ?? e.ContainerID.slice(0, 12),
+          containerId: e.ContainerID,
           ...(argv.length ? { command: argv.join(' ') } : {}),
         };
       });

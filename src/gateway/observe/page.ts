@@ -47,6 +47,7 @@ td.route { max-width: 300px; overflow: hidden; text-overflow: ellipsis; }
 td.route .sub { overflow: hidden; text-overflow: ellipsis; }
 .pending { color: var(--active); }
 .target { color: var(--hijacked); font-weight: 600; }
+tr[data-control] td:first-child { padding-left: 22px; }
 .sub { display: block; color: var(--muted); font-size: 11.5px; }
 .state { display: inline-block; min-width: 70px; text-align: center; border-radius: 4px; padding: 1px 8px; font-size: 12px; font-weight: 600; color: #fff; }
 .state.new { background: var(--new); } .state.active { background: var(--active); }
@@ -247,10 +248,12 @@ export const LIVE_JS = `'use strict';
         '</span>';
     }
     var tb = c.takeover && c.takeover.bytes;
-    return '<tr data-id="' + c.id + '" data-state="' + c.state + '"' + (denied ? ' class="denied"' : '') + '>' +
+    return '<tr data-id="' + c.id + '" data-state="' + c.state + '"' + (denied ? ' class="denied"' : '') +
+      (c.takeover && c.takeover.control !== undefined ? ' data-control="' + c.takeover.control + '"' : '') + '>' +
       '<td class="mono">#' + c.id + '</td>' +
       '<td><span class="state ' + c.state + '">' + c.state + '</span>' +
-        (c.takeover ? '<span class="sub">' + esc(c.takeover.kind + ' ' + c.takeover.protocol) + '</span>' : '') + '</td>' +
+        (c.takeover ? '<span class="sub">' + esc(c.takeover.kind + ' ' + c.takeover.protocol) + '</span>' : '') +
+        (c.takeover && c.takeover.control !== undefined ? '<span class="sub control" title="the connection that created this exec / attached">↳ from #' + c.takeover.control + '</span>' : '') + '</td>' +
       '<td>' + client + '</td>' +
       '<td class="route mono">' + route + '</td>' +
       '<td class="num narrow-hide">' + age(c.age) + '<span class="sub">' + c.requests + ' req</span></td>' +
@@ -335,6 +338,16 @@ export const LIVE_JS = `'use strict';
       var r = x < y ? -1 : x > y ? 1 : a.id - b.id;
       return sortDir === 'desc' ? -r : r;
     });
+    // A stream goes right under its control connection when both are shown.
+    var byId = {};
+    shown.forEach(function (c) { byId[c.id] = c; });
+    var placed = [];
+    shown.forEach(function (c) {
+      if (c.takeover && byId[c.takeover.control]) return;
+      placed.push(c);
+      shown.forEach(function (s) { if (s.takeover && s.takeover.control === c.id) placed.push(s); });
+    });
+    shown = placed;
     $('rows').innerHTML = shown.map(row).join('');
     var ths = document.querySelectorAll('th[data-sort]');
     for (var i = 0; i < ths.length; i++) {
