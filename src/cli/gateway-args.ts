@@ -68,6 +68,7 @@ export const GATEWAY_ENV = {
   HIJACK_GATEWAY_CONNECT_ALLOW: 'host:port entries, comma-separated (like --connect-allow)',
   HIJACK_GATEWAY_LOG_LEVEL: 'like --log-level',
   HIJACK_GATEWAY_LOG_DESTINATION: 'like --log-destination',
+  HIJACK_GATEWAY_LOG_STREAM_INTERVAL: 'like --log-stream-interval',
   HIJACK_GATEWAY_METRICS_LISTEN: 'like --metrics-listen',
   HIJACK_GATEWAY_LIVE_LISTEN: 'like --live-listen',
 } as const;
@@ -200,6 +201,10 @@ export function gatewayCommand(): Command {
       '--log-destination <dest>',
       'where the JSON access log goes: stdout (default), stderr or a file path (appended)',
     )
+    .option(
+      '--log-stream-interval <duration>',
+      'a takeover progress line per open stream this often, e.g. 1m (default 0 = none)',
+    )
     .option('--metrics-listen <url>', 'serve Prometheus metrics on tcp://host:port or unix:///path')
     .option(
       '--live-listen <url>',
@@ -256,6 +261,7 @@ export interface GatewayFlags {
   connectAllow?: string[];
   logLevel?: string;
   logDestination?: string;
+  logStreamInterval?: string;
   metricsListen?: string;
   liveListen?: string;
 }
@@ -399,6 +405,12 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Gatewa
   if (E('CONNECT_ALLOW')) s.connectAllow = split(E('CONNECT_ALLOW'), /[\s,]+/);
   if (E('LOG_LEVEL'))
     s.logLevel = flag(n('LOG_LEVEL'), () => parseLogLevel(E('LOG_LEVEL')!, 'value'), C);
+  if (E('LOG_STREAM_INTERVAL'))
+    s.logStreamInterval = flag(
+      n('LOG_STREAM_INTERVAL'),
+      () => parseDuration(E('LOG_STREAM_INTERVAL')!, 'value'),
+      C,
+    );
   if (E('METRICS_LISTEN'))
     s.metricsListen = flag(
       n('METRICS_LISTEN'),
@@ -490,6 +502,10 @@ export function settingsFromFlags(o: GatewayFlags): GatewaySettings {
   if (o.connectAllow?.length) s.connectAllow = o.connectAllow;
   if (o.logLevel !== undefined)
     s.logLevel = flag('--log-level', () => parseLogLevel(o.logLevel!, 'value'));
+  if (o.logStreamInterval !== undefined)
+    s.logStreamInterval = flag('--log-stream-interval', () =>
+      parseDuration(o.logStreamInterval!, 'value'),
+    );
   if (o.metricsListen !== undefined)
     s.metricsListen = flag('--metrics-listen', () =>
       parseEndpoint(o.metricsListen!, 'metrics', 'value'),

@@ -45,7 +45,11 @@ export async function runGateway(
     gw = createGateway(options);
     // Access log, metrics (--metrics-listen, or /metrics on the live listener), live page (--live-listen).
     obs = observeGateway(gw, {
-      log: { level: options.logLevel, destination: options.logDestination ?? 'stdout' },
+      log: {
+        level: options.logLevel,
+        destination: options.logDestination ?? 'stdout',
+        ...(options.logStreamInterval ? { streamInterval: options.logStreamInterval } : {}),
+      },
       metrics: {
         processMetrics: true,
         ...(options.metricsListen ? { listen: options.metricsListen } : {}),

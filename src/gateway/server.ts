@@ -38,10 +38,11 @@ import { identityKey, KeyedLimit, SlotQueue } from './forward/limits.js';
 import type { Release } from './forward/limits.js';
 import type { ForwardOutcome } from './forward/request.js';
 import { forwardConnect } from './forward/connect.js';
-import { errorInfo } from './forward/events.js';
+import { clientEndpoint, errorInfo } from './forward/events.js';
 import type {
   GatewayAddress,
   GatewayEvents,
+  GatewayOpenStream,
   GatewayRequestEvent,
   GatewayTakeoverEvent,
   TakeoverEnd,
@@ -51,7 +52,7 @@ import { rawErrorResponse, replyError } from './forward/reply.js';
 import { forwardRequest } from './forward/request.js';
 import { forwardTakeover } from './forward/takeover.js';
 import type { Switched } from './forward/takeover.js';
-import { splice } from '../stream/splice.js';
+import { splice, spliceBytes } from '../stream/splice.js';
 import type { SpliceResult } from '../stream/splice.js';
 import { createUpstreamPool, parseUpstream } from './forward/upstream.js';
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM, openAuth } from './defaults.js';
@@ -92,6 +93,11 @@ export interface CreateGatewayOptions {
   upstreamConnections?: number;
   /** POST paths (folded) that may get Docker's legacy 200 raw-stream answer. Default {@link DOCKER_RAW_STREAM_PATHS}. */
   rawStreamPaths?: RegExp;
+  /**
+   * Carry taken-over streams on splice's native relay where both ends are plain sockets.
+   * Default true; false keeps Node's stream engine for every stream.
+   */
+  nativeRelay?: boolean;
 }
 
 /** Options of {@link Gateway.close}. */
@@ -114,6 +120,19 @@ interface LiveTakeover {
   event: GatewayTakeoverEvent;
   sockets: net.Socket[];
   shutdown: boolean;
+  /** Request body bytes sent up before the switch. */
+  bytesUp: number;
+  /** The last live counts read (kept for the moment between the splice's end and its report). */
+  last: { up: number; down: number };
+  /** performance.now() at the splice start. */
+  start: number;
+}
+
+/** Reads a running takeover's bytes from its splice (client = a), into `tk.last`. */
+function readLive(tk: LiveTakeover): { up: number; down: number } {
+  const b = spliceBytes(tk.sockets[0]!);
+  if (b) tk.last = { up: b.aToB + tk.bytesUp, down: b.bToA };
+  return tk.last;
 }
 
 /** Ends a takeover now: both ends destroyed (its splice then ends, reported as `shutdown`). */
@@ -133,6 +152,14 @@ export interface Gateway extends EventEmitter<GatewayEvents> {
   readonly servers: (http.Server | https.Server)[];
   /** Number of taken-over streams now open. */
   readonly takeovers: number;
+  /**
+   * Bytes carried by taken-over streams since the gateway was created, those that ended
+   * and those still open (read live from their splices): `up` client → upstream, `down`
+   * upstream → client, pre-splice body bytes included, heads not. Only grows.
+   */
+  splicedBytes(): { up: number; down: number };
+  /** The taken-over streams open now, with their bytes so far (read live) and age. */
+  streams(): GatewayOpenStream[];
   /** Starts every listener; resolves with their addresses (`tcp://127.0.0.1:PORT`, …). */
   listen(): Promise<GatewayAddress[]>;
   /** Addresses of the listeners (after `listen`). */
@@ -218,6 +245,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   const maxHeaderSize = input.maxHeaderSize ?? 16 * 1024;
   const maxHeadersCount = input.maxHeadersCount ?? 100;
   const shutdownGrace = input.shutdownGrace ?? 5000;
+  const nativeRelay = input.nativeRelay ?? true;
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...input.limits };
   for (const [k, v] of Object.entries(limits)) {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
@@ -262,6 +290,8 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   const servers: (http.Server | https.Server)[] = [];
   const trackers: ReturnType<typeof trackConnections>[] = [];
   const live = new Set<LiveTakeover>();
+  /** Bytes of the takeovers that ended. */
+  const ended = { up: 0, down: 0 };
   const facts = new WeakMap<net.Socket, Promise<ConnectionFacts>>();
   let requestSeq = 0;
   let closing: Promise<void> | undefined;
@@ -313,6 +343,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     const ev: GatewayRequestEvent = {
       id: ++requestSeq,
       connId: connIdOf(req),
+      client: clientEndpoint(req.socket),
       method: req.method ?? '',
       url: req.url ?? '',
       decision: 'deny',
@@ -493,22 +524,33 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     bytesUp: number,
     release: Release,
   ): void => {
-    const tk: LiveTakeover = { event, sockets: [sw.client, sw.upstream], shutdown: false };
+    const tk: LiveTakeover = {
+      event,
+      sockets: [sw.client, sw.upstream],
+      shutdown: false,
+      bytesUp,
+      last: { up: bytesUp, down: 0 },
+      start: performance.now(),
+    };
     facts.delete(sw.client);
     live.add(tk);
-    const start = performance.now();
+    const start = tk.start;
     emitter.emit('takeoverStart', { ...event });
     splice(sw.client, sw.upstream, {
       idleTimeout: timeouts.stream,
       headAToB: sw.headAToB,
       headBToA: sw.headBToA,
+      native: nativeRelay,
     }).then((s) => {
       live.delete(tk);
       release();
       const end = endOf(s, tk);
+      const bytes = { up: s.aToB + bytesUp, down: s.bToA };
+      ended.up += bytes.up;
+      ended.down += bytes.down;
       const report: GatewayTakeoverEvent = {
         ...tk.event,
-        bytes: { up: s.aToB + bytesUp, down: s.bToA },
+        bytes,
         duration: performance.now() - start,
         end,
       };
@@ -590,7 +632,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
         /* not this listener's */
       }
     }
-    emitter.emit('clientError', { connId, code, status });
+    emitter.emit('clientError', { connId, client: clientEndpoint(socket), code, status });
   };
 
   const makeServer = (e: Endpoint): http.Server | https.Server => {
@@ -729,6 +771,29 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   });
   Object.defineProperty(gateway, 'tracker', { get: () => trackers[0], enumerable: true });
   Object.defineProperty(gateway, 'takeovers', { get: () => live.size, enumerable: true });
+  Object.defineProperty(gateway, 'splicedBytes', {
+    value: () => {
+      let { up, down } = ended;
+      for (const tk of live) {
+        const b = readLive(tk);
+        up += b.up;
+        down += b.down;
+      }
+      return { up, down };
+    },
+    enumerable: true,
+  });
+  Object.defineProperty(gateway, 'streams', {
+    value: (): GatewayOpenStream[] => {
+      const now = performance.now();
+      return [...live].map((tk) => ({
+        ...tk.event,
+        bytes: { ...readLive(tk) },
+        duration: now - tk.start,
+      }));
+    },
+    enumerable: true,
+  });
   return gateway as unknown as Gateway;
 }
 

@@ -279,6 +279,8 @@ export interface GatewayOptions {
   logLevel: LogLevel;
   /** Where the JSON access log goes: `stdout` (default), `stderr` or a file path (appended). */
   logDestination?: string;
+  /** Milliseconds between `takeover progress` log lines of each open stream; absent or 0: none. */
+  logStreamInterval?: number;
   metricsListen?: Endpoint;
   liveListen?: Endpoint;
   /** The config file that was loaded, if any (absolute path). */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-export { splice } from './splice.js';
-export type { SpliceOptions, SpliceResult, SpliceEnd } from './splice.js';
+export { splice, spliceBytes, socketBytes } from './splice.js';
+export type { SpliceOptions, SpliceResult, SpliceEnd, SpliceBytes, SocketBytes } from './splice.js';
 export { demuxStdcopy, muxStdcopy, MULTIPLEXED_STREAM, RAW_STREAM, StdType } from './stdcopy.js';
 export type { Demuxed, DemuxOptions, MuxOptions } from './stdcopy.js';

@@ -340,3 +340,35 @@ export function spliceNative(
 export function isRelayed(s: Duplex): boolean {
   return (s as RelaySocket)[kRelay] !== undefined;
 }
+
+/** Where live counts are read into; read at once, so one array serves every call. */
+const live = new Float64Array(3);
+
+/**
+ * The live counts of the native splice carrying `s`: `total` is the splice's own count
+ * (heads and bytes Node had read included), `relayed` only what the relay moved in C
+ * (which the sockets' `bytesRead` / `bytesWritten` never see). Undefined when the relay
+ * does not carry `s`. One synchronous addon call, no allocation in C.
+ */
+export function relayCounts(
+  s: Duplex,
+):
+  | { aToB: number; bToA: number; relayedAToB: number; relayedBToA: number; isA: boolean }
+  | undefined {
+  const sp = (s as RelaySocket)[kRelay];
+  if (!sp || sp.done) return undefined;
+  let ra = 0;
+  let rb = 0;
+  if (sp.handle) {
+    relayAddon()!.counts(sp.handle, live);
+    ra = live[0]!;
+    rb = live[1]!;
+  }
+  return {
+    aToB: sp.aToB + ra,
+    bToA: sp.bToA + rb,
+    relayedAToB: ra,
+    relayedBToA: rb,
+    isA: s === sp.a,
+  };
+}

@@ -10,7 +10,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { HijackError } from '../errors.js';
-import { isRelayed, relayable, spliceNative } from './relay.js';
+import { isRelayed, relayable, relayCounts, spliceNative } from './relay.js';
 import { abortError, idleCheck, SpliceBase } from './splice-ends.js';
 
 /** Options of {@link splice}. */
@@ -60,6 +60,24 @@ export interface SpliceResult {
   error?: Error;
   /** Which engine carried the bytes: the native relay or Node's streams. */
   relay: 'native' | 'stream';
+}
+
+/** Live counts of a running splice, as {@link spliceBytes} reads them. */
+export interface SpliceBytes {
+  /** Bytes written from a to b so far (the head included). */
+  aToB: number;
+  /** Bytes written from b to a so far (the head included). */
+  bToA: number;
+  /** Which end of the splice the stream asked about is: `a` or `b`. */
+  side: 'a' | 'b';
+}
+
+/** Bytes through a socket both ways, as {@link socketBytes} counts them. */
+export interface SocketBytes {
+  /** Bytes read from the socket (what `socket.bytesRead` would say had Node read them all). */
+  read: number;
+  /** Bytes written to the socket (what `socket.bytesWritten` would say had Node written them all). */
+  written: number;
 }
 
 const kSplice = Symbol('hijack.splice');
@@ -203,6 +221,43 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
     }
     stream(new Splice(x, y, idleTimeout, signal, resolve), options.headAToB, options.headBToA);
   });
+}
+
+/**
+ * The live byte counts of the splice `stream` takes part in (either end), or undefined
+ * when it is in none (never spliced, or the splice ended: its result has the final
+ * counts). Both engines count as the bytes move: the stream engine per chunk, the native
+ * relay in C (read with one synchronous call, no allocation). Cheap enough to call for
+ * every stream on every sample or scrape; the counts only grow, and the final result's
+ * counts are never below the last live ones.
+ *
+ * ```ts
+ * const done = splice(client, upstream);
+ * const timer = setInterval(() => console.log(spliceBytes(client)), 1000); // { aToB, bToA, side: 'a' }
+ * await done;
+ * clearInterval(timer);
+ * ```
+ */
+export function spliceBytes(stream: Duplex): SpliceBytes | undefined {
+  const sp = (stream as Spliced)[kSplice];
+  if (sp && !sp.done) return { aToB: sp.aToB, bToA: sp.bToA, side: stream === sp.a ? 'a' : 'b' };
+  const r = relayCounts(stream);
+  return r && { aToB: r.aToB, bToA: r.bToA, side: r.isA ? 'a' : 'b' };
+}
+
+/**
+ * Bytes read from and written to `socket` so far, right whichever engine carries it:
+ * `socket.bytesRead` / `bytesWritten` plus what the native relay moved past Node (those
+ * two stop moving while the relay carries a socket). For any socket, spliced or not.
+ */
+export function socketBytes(socket: { bytesRead?: number; bytesWritten?: number }): SocketBytes {
+  const read = socket.bytesRead ?? 0;
+  const written = socket.bytesWritten ?? 0;
+  const r = relayCounts(socket as Duplex);
+  if (!r) return { read, written };
+  return r.isA
+    ? { read: read + r.relayedAToB, written: written + r.relayedBToA }
+    : { read: read + r.relayedBToA, written: written + r.relayedAToB };
 }
 
 /** The stream engine: listeners on both ends, Node's own buffers in between. */

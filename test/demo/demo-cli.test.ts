@@ -123,7 +123,9 @@ test(
       const logLine = run
         .err()
         .split('\n')
-        .find((l) => l.includes('"rule":"allow POST /exec/{id}/start"'));
+        .find(
+          (l) => l.includes('"msg":"takeover end"') && l.includes('"allow POST /exec/{id}/start"'),
+        );
       assert.ok(logLine, run.err());
       assert.equal(JSON.parse(logLine).takeover.end, 'half-close');
 

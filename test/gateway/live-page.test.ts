@@ -13,26 +13,15 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
 import { createEngine } from '../../src/demo/engine/index.js';
 import { observeGateway, type LiveSnapshot } from '../../src/gateway/observe/index.js';
 import { parseRule } from '../../src/gateway/policy/rule.js';
 import { createGateway } from '../../src/gateway/server.js';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { requirePeer } from '../helpers/peers.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const CHROMIUM = '/usr/bin/chromium';
 const DOCKER = '/usr/local/bin/docker';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 function post(
   port: number,
@@ -116,17 +105,11 @@ test(
     const [addr] = await gw.listen();
     const { live } = await obs.listen();
     const port = addr!.port!;
-    const profile = mkdtempSync(join(tmpdir(), 'chromium-'));
-    const ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1360, height: 520 },
-    });
+    const browser = await launchChromium({ width: 1360, height: 520 });
     const sockets: net.Socket[] = [];
     let docker: ReturnType<typeof spawn> | undefined;
     try {
-      const page = ctx.pages()[0] ?? (await ctx.newPage());
+      const page = browser.page;
       await page.goto(live!);
       await page.waitForSelector('#status.live', { timeout: 5000 });
 
@@ -206,9 +189,10 @@ test(
       };
       assert.match(facts.rtt, /^[\d.]+ m?s$/, JSON.stringify(facts));
       assert.ok(parseFloat(facts.rtt) > 0, `rtt ${facts.rtt}`);
-      assert.ok(Number(facts.cwnd) > 0, `cwnd ${facts.cwnd}`);
+      assert.match(facts.cwnd, /^\d+ seg$/);
+      assert.ok(parseInt(facts.cwnd) > 0, `cwnd ${facts.cwnd}`);
       assert.match(facts.minRtt, /^[\d.]+ m?s$/);
-      assert.match(facts.retrans, /^\d+$/);
+      assert.match(facts.retrans, /^\d+ seg$/);
       assert.ok(await page.$(`${row} svg.spark polyline`), 'a sparkline is drawn');
 
       // Filters: hijacked only, then back to all.
@@ -243,11 +227,10 @@ test(
     } finally {
       docker?.kill();
       for (const s of sockets) s.destroy();
-      await ctx.close();
+      await browser.close();
       await gw.close({ timeout: 1000, grace: 200 });
       await obs.close();
       await engine.close();
-      rmSync(profile, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
     }
   },

@@ -1,233 +1,25 @@
 /**
- * Access log, metrics and the live JSON endpoint of a real gateway in front of the demo
+ * Access log levels and destinations (the line kinds: access-log.test.ts), metrics and the live JSON endpoint of a real gateway in front of the demo
  * engine (unix socket), with real HTTP clients and hijacked streams.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dialHijack } from '../../src/client/dial.js';
-import { createEngine, type Engine } from '../../src/demo/engine/index.js';
 import { isHijackError } from '../../src/errors.js';
 import { loadTokens } from '../../src/gateway/identity/tokens.js';
 import {
   createAccessLog,
   createMetrics,
-  observeGateway,
   type LiveSnapshot,
-  type Observer,
-  type ObserveOptions,
 } from '../../src/gateway/observe/index.js';
 import { parseRule } from '../../src/gateway/policy/rule.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
-import type { AuthOptions, Endpoint } from '../../src/gateway/types.js';
-
-const RULES = [
-  'GET,HEAD /_ping',
-  'GET /containers/json',
-  'POST /containers/{id}/exec',
-  'POST /exec/{id}/start',
-  'GET /exec/{id}/json',
-];
-
-interface Rig {
-  dir: string;
-  engine: Engine;
-  gw: Gateway;
-  obs: Observer;
-  base: string;
-  port: number;
-  urls: { live?: string; metrics?: string };
-  close(): Promise<void>;
-}
-
-async function rig(
-  observe: (dir: string) => ObserveOptions,
-  extra: { listen?: Endpoint[]; auth?: Partial<AuthOptions> } = {},
-): Promise<Rig> {
-  const dir = mkdtempSync(join(tmpdir(), 'obs-'));
-  const engine = createEngine({ socketPath: join(dir, 'engine.sock') });
-  const up = await engine.listen();
-  const gw = createGateway({
-    listen: extra.listen ?? [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
-    upstream: up,
-    policy: { rules: RULES.map((r) => parseRule(r, 'allow', 'test')) },
-    ...(extra.auth ? { auth: extra.auth } : {}),
-  });
-  const obs = observeGateway(gw, observe(dir));
-  const [addr] = await gw.listen();
-  const urls = await obs.listen();
-  return {
-    dir,
-    engine,
-    gw,
-    obs,
-    base: addr!.url,
-    port: addr!.port ?? 0,
-    urls,
-    async close() {
-      await gw.close({ timeout: 1000, grace: 200 });
-      await obs.close();
-      await engine.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** One request over a fresh connection; resolves with status and body. */
-function request(
-  target: { port?: number; socketPath?: string },
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      {
-        ...(target.socketPath ? { socketPath: target.socketPath } : { host: '127.0.0.1' }),
-        port: target.port,
-        method,
-        path,
-        agent: false,
-        timeout: 5000,
-        headers: {
-          ...headers,
-          ...(data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}),
-        },
-      },
-      (res) => {
-        let b = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (b += c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: b, headers: res.headers }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end(data);
-  });
-}
-
-/** Starts `cat` in c1 through the gateway: resolves with the hijacked connection. */
-async function execCat(r: Rig) {
-  const created = await request({ port: r.port }, 'POST', '/containers/c1/exec', {
-    Cmd: ['cat'],
-    AttachStdin: true,
-    AttachStdout: true,
-  });
-  assert.equal(created.status, 201, created.body);
-  const id = (JSON.parse(created.body) as { Id: string }).Id;
-  const conn = await dialHijack(r.base, {
-    path: `/exec/${id}/start`,
-    body: JSON.stringify({ Detach: false, Tty: false }),
-    headers: { 'Content-Type': 'application/json' },
-    headTimeout: 5000,
-  });
-  assert.equal(conn.statusCode, 101);
-  return conn;
-}
-
-/** Reads the stream until it ends (bounded). */
-function readAll(s: NodeJS.ReadableStream & { destroy(): void }, ms = 5000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const t = setTimeout(() => {
-      s.destroy();
-      reject(new Error('stream did not end'));
-    }, ms);
-    s.on('data', (c: Buffer) => chunks.push(c));
-    s.on('end', () => {
-      clearTimeout(t);
-      resolve(Buffer.concat(chunks));
-    });
-    s.on('error', (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-  });
-}
-
-/** Polls `fn` until it returns a truthy value (bounded: 50 tries, 5 s). */
-async function until<T>(fn: () => Promise<T> | T, what: string): Promise<NonNullable<T>> {
-  for (let i = 0; i < 50; i++) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const lines = (text: string) =>
-  text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, any>);
-
-test(
-  'access log: one JSON line per request with rule, identity, status, durations; takeover kind, bytes, duration, end',
-  {
-    timeout: 20_000,
-  },
-  async () => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (c: Buffer) => (text += c.toString()));
-    const r = await rig(() => ({ log: { level: 'info', destination: out }, metrics: false }));
-    try {
-      assert.equal((await request({ port: r.port }, 'GET', '/v1.43/_ping')).status, 200);
-      assert.equal((await request({ port: r.port }, 'DELETE', '/containers/c1')).status, 405);
-      assert.equal((await request({ port: r.port }, 'GET', '/images/json')).status, 403);
-      const conn = await execCat(r);
-      conn.socket.end('hello');
-      const got = await readAll(conn.socket);
-      assert.match(got.toString('latin1'), /hello/);
-      await until(() => lines(text).some((l) => l.takeover), 'the takeover line');
-      const all = lines(text);
-      // one line per request: ping, delete, images, exec create, exec start
-      assert.equal(all.length, 5, text);
-      const ping = all[0]!;
-      assert.equal(ping.msg, 'request');
-      assert.equal(ping.level, 'info');
-      assert.equal(ping.method, 'GET');
-      assert.equal(ping.url, '/v1.43/_ping');
-      assert.equal(ping.path, '/_ping');
-      assert.equal(ping.rule, 'allow GET,HEAD /_ping');
-      assert.equal(ping.decision, 'allow');
-      assert.equal(ping.status, 200);
-      assert.equal(ping.identity.transport, 'tcp');
-      assert.equal(ping.identity.address, '127.0.0.1');
-      assert.equal(typeof ping.ms.total, 'number');
-      assert.equal(typeof ping.ms.head, 'number');
-      assert.equal(typeof ping.conn, 'number');
-      assert.ok(!Number.isNaN(Date.parse(ping.time)));
-      const del = all[1]!;
-      assert.equal(del.decision, 'deny');
-      assert.equal(del.reason, 'method-not-allowed');
-      assert.equal(del.status, 405);
-      assert.equal(all[2]!.reason, 'no-rule');
-      const start = all.find((l) => l.takeover)!;
-      assert.equal(start.rule, 'allow POST /exec/{id}/start');
-      assert.equal(start.status, 101);
-      assert.equal(start.takeover.kind, 'upgrade');
-      assert.equal(start.takeover.protocol, 'tcp');
-      assert.equal(start.takeover.end, 'half-close');
-      assert.ok(start.takeover.up >= 5, `up ${start.takeover.up}`);
-      assert.ok(start.takeover.down >= 5 + 8, `down ${start.takeover.down}`);
-      assert.equal(typeof start.takeover.ms, 'number');
-    } finally {
-      await r.close();
-    }
-  },
-);
+import { createGateway } from '../../src/gateway/server.js';
+import { execCat, lines, readAll, request, rig, until } from './observe-helpers.js';
 
 test(
   'access log: level filters lines, a file destination is appended to, bad level and path are ERR_CONFIG',
@@ -375,7 +167,7 @@ test(
       const rtt = /hijack_gateway_tcp_rtt_seconds\{stat="max"\} ([0-9.e-]+)/.exec(during);
       assert.ok(rtt && Number(rtt[1]) > 0, 'a positive rtt over live TCP connections');
       assert.match(during, /hijack_gateway_tcp_connections [1-9]/);
-      assert.match(during, /hijack_gateway_tcp_retransmits \d+/);
+      assert.match(during, /hijack_gateway_tcp_retransmitted_segments_total \d+/);
       conn.socket.end('0123456789');
       await readAll(conn.socket);
       const after = await until(async () => {

@@ -109,6 +109,7 @@ const TOP_KEYS = [
   'limits',
   'forwardProxy',
   'logLevel',
+  'logStreamInterval',
   'metricsListen',
   'liveListen',
   'maxTargetLength',
@@ -273,6 +274,11 @@ export function parseConfigText(text: string, name: string, dir = process.cwd())
       case 'logLevel':
         s.logLevel = ctx.wrap(v, () => parseLogLevel(str(ctx, v, key)));
         break;
+      case 'logStreamInterval': {
+        const raw = isScalar(v) ? (v.value as string | number) : str(ctx, v, key);
+        s.logStreamInterval = ctx.wrap(v, () => parseDuration(raw, key));
+        break;
+      }
       case 'maxTargetLength': {
         const n = isScalar(v) ? Number(v.value) : NaN;
         if (!Number.isInteger(n) || n < 64 || n > 65536)

@@ -55,6 +55,8 @@ export interface GatewaySettings {
   forwardProxy?: boolean;
   connectAllow?: string[];
   logLevel?: LogLevel;
+  /** Milliseconds between takeover progress lines (0: none). */
+  logStreamInterval?: number;
   metricsListen?: Endpoint;
   liveListen?: Endpoint;
   maxTargetLength?: number;
@@ -230,6 +232,7 @@ export function resolveSettings(
     forwardProxy: { enabled: !!s.forwardProxy, connectAllow },
     logLevel: s.logLevel ?? (tecnativa ? tecnativaLogLevel(env.LOG_LEVEL) : undefined) ?? 'info',
   };
+  if (s.logStreamInterval) out.logStreamInterval = s.logStreamInterval;
   if (s.metricsListen) out.metricsListen = s.metricsListen;
   if (s.liveListen) out.liveListen = s.liveListen;
   if (s.configFile) out.configFile = s.configFile;

@@ -6,12 +6,22 @@
  */
 import type { ClientIdentity, DenyReason } from '../types.js';
 
+/** Where a client connection comes from, known from its socket before any identification. */
+export interface ClientEndpoint {
+  transport: 'tcp' | 'tls' | 'unix';
+  /** The peer's IP address (absent on unix sockets). */
+  address?: string;
+  port?: number;
+}
+
 /** Emitted once per request, when its answer is over (for a takeover: once the head was answered). */
 export interface GatewayRequestEvent {
   /** Request id, unique within the gateway, increasing. */
   id: number;
   /** Id of the client connection (the tracker's `Conn.id`). */
   connId: number | string | undefined;
+  /** The client's socket address. */
+  client?: ClientEndpoint;
   /** Who the client is, once identified (absent when refused before). */
   identity?: ClientIdentity;
   method: string;
@@ -73,9 +83,19 @@ export interface GatewayTakeoverEvent {
   error?: { code: string; message: string };
 }
 
+/** A taken-over stream still open, as `Gateway.streams()` lists it. */
+export interface GatewayOpenStream extends GatewayTakeoverEvent {
+  /** Bytes so far (pre-splice body bytes included), read live from the splice. */
+  bytes: { up: number; down: number };
+  /** Milliseconds since the splice started. */
+  duration: number;
+}
+
 /** A client connection Node's HTTP parser refused before any request (bad or slow head). */
 export interface GatewayClientErrorEvent {
   connId: number | string | undefined;
+  /** The client's socket address. */
+  client?: ClientEndpoint;
   /** Node's error code (`HPE_HEADER_OVERFLOW`, `ERR_HTTP_REQUEST_TIMEOUT`, …). */
   code: string;
   /** Status answered (400, 408, 431), or 0 when the socket was gone. */
@@ -100,6 +120,20 @@ export interface GatewayAddress {
   host?: string;
   port?: number;
   path?: string;
+}
+
+/** The socket address of a client connection (`unix` when it has no IP address). */
+export function clientEndpoint(socket: {
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+  encrypted?: boolean;
+}): ClientEndpoint {
+  if (!socket.remoteAddress) return { transport: 'unix' };
+  return {
+    transport: socket.encrypted ? 'tls' : 'tcp',
+    address: socket.remoteAddress,
+    ...(socket.remotePort !== undefined ? { port: socket.remotePort } : {}),
+  };
 }
 
 /** A short `{ code, message }` of any error. */

@@ -1,7 +1,6 @@
 /**
- * The gateway's access log: one JSON line per request (pino), written when the request is
- * over. For a takeover that is when the stream ended, so the line carries the takeover's
- * kind, bytes each way, duration and how it ended.
+ * The gateway's access log (pino): one JSON line per request, denial, takeover start,
+ * progress and end, and client error; field names fit pino and ECS (see docs/observe.md).
  *
  * @module
  */
@@ -9,14 +8,17 @@ import { closeSync, openSync } from 'node:fs';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { HijackError } from '../../errors.js';
+import { hostname } from 'node:os';
 import type {
+  ClientEndpoint,
   GatewayClientErrorEvent,
   GatewayEvents,
+  GatewayOpenStream,
   GatewayRequestEvent,
   GatewayTakeoverEvent,
 } from '../forward/events.js';
 import type { LogLevel } from '../types.js';
-import { identityView } from './identity.js';
+import { identityView, type IdentityView } from './identity.js';
 import type { EventEmitter } from 'node:events';
 
 /** Where log lines go: `stdout`, `stderr`, a file path (appended), or a writable stream. */
@@ -28,8 +30,13 @@ export interface AccessLogOptions {
   level?: LogLevel;
   /** Default `stdout`. */
   destination?: LogDestination;
-  /** Extra fields on every line (e.g. `{ gateway: 'edge-1' }`). Default none. */
+  /** Extra fields on every line (e.g. `{ gateway: 'edge-1' }`), besides `pid` and `hostname`. Default none. */
   base?: Record<string, unknown>;
+  /**
+   * Milliseconds between `takeover progress` lines of each open stream (bytes and time so
+   * far); 0 or absent: none. Needs a source with `streams()` (a Gateway has it).
+   */
+  streamInterval?: number;
 }
 
 /** A running access log. */
@@ -38,69 +45,117 @@ export interface AccessLog {
   readonly logger: Logger;
   /** Re-opens a file destination (after log rotation); a no-op for streams. */
   reopen(): void;
-  /** Stops listening, writes lines of takeovers still open (`end: "open"`), flushes. Idempotent. */
+  /** Stops listening, writes `takeover end` lines of streams still open (`end: "open"`), flushes. Idempotent. */
   close(): Promise<void>;
 }
 
-/** One access-log line (the fields after pino's `level`, `time` and `msg`). */
+/** The kinds of line, each with its own `msg` (and the same word in `event.action`). */
+export type AccessLogKind =
+  'request' | 'denied' | 'takeover start' | 'takeover progress' | 'takeover end' | 'client error';
+
+/**
+ * One access-log line: the fields after pino's `level`, `time`, `pid`, `hostname` and
+ * `msg`. Names follow ECS where ECS has the field (`client.address`, `http.request.method`,
+ * `http.response.status_code`, `url.original`, `url.path`, `rule.name`, `event.action`,
+ * `event.reason`, `error.code`), and none collides with pino-http's `req` / `res` objects.
+ * docs/observe.md lists every field.
+ */
 export interface AccessLogLine {
-  req: number;
-  conn: number | string | undefined;
-  method: string;
-  url: string;
-  path?: string;
-  rule?: string;
-  decision: 'allow' | 'deny';
-  reason?: string;
-  status: number;
-  identity?: ReturnType<typeof identityView>;
+  /** `action`: the line's kind (as `msg`); `reason`: why a request was denied. */
+  event: { action: AccessLogKind; reason?: string };
+  /** Request id (increasing); absent on `client error` lines. */
+  reqId?: number;
+  /** The tracker's connection id. */
+  connId: number | string | undefined;
+  /** The client's socket address (`address` absent on unix sockets). */
+  client: { address?: string; port?: number };
+  /** Who the client is: its connection facts, plus token name, mTLS subject, unix peer. */
+  identity: IdentityView;
+  http?: { request: { method: string }; response: { status_code: number } };
+  /** `original`: the target as received; `path`: the folded path the policy matched. */
+  url?: { original: string; path?: string };
+  /** The rule that decided (`allow GET /containers/json`). */
+  rule?: { name: string };
+  decision?: 'allow' | 'deny';
   /** Milliseconds: `head` to the upstream's answer head, `total` to the end of the answer (for a takeover: to the splice start). */
-  ms: { head?: number; total: number };
-  bytes: { in: number; out: number };
+  ms?: { head?: number; total: number };
+  /**
+   * Bytes from (`in`) and to (`out`) the client, heads not counted: the bodies of an
+   * ordinary request; for `takeover progress` / `takeover end`, the stream's (= `takeover.up` / `down`).
+   */
+  bytes?: { in: number; out: number };
   takeover?: {
     kind: string;
     protocol: string;
-    /** Bytes client → upstream and upstream → client. */
+    /** Bytes client → upstream (the request body included) and upstream → client. */
     up?: number;
     down?: number;
-    /** Milliseconds the stream lasted. */
+    /** Milliseconds the stream lasted (so far, on `takeover progress`). */
     ms?: number;
-    /** `half-close`, `error`, `closed`, `idle-timeout`, `shutdown`, or `open` when the log closed first. */
+    /** `half-close`, `error`, `closed`, `idle-timeout`, `shutdown`; `open` while it runs or when the log closed first. */
     end: string;
   };
+  /** Client errors: Node's parser code and the status answered. */
+  code?: string;
+  status?: number;
   error?: { code: string; message: string };
 }
 
 const round = (ms: number | undefined) =>
   ms === undefined ? undefined : Math.round(ms * 1000) / 1000;
 
-/** Builds the line of a request event (a snapshot: the event object may change later). */
+/** The identity of a line: the identified client, else what its socket says. */
+function lineIdentity(id: IdentityView | undefined, c: ClientEndpoint | undefined): IdentityView {
+  if (id) return id;
+  const v: IdentityView = { transport: c?.transport ?? 'unknown' };
+  if (c?.address !== undefined) v.address = c.address;
+  if (c?.port !== undefined) v.port = c.port;
+  return v;
+}
+
+function clientPart(c: ClientEndpoint | undefined, id: IdentityView): AccessLogLine['client'] {
+  const out: AccessLogLine['client'] = {};
+  const address = c?.address ?? id.address;
+  const port = c?.port ?? id.port;
+  if (address !== undefined) out.address = address;
+  if (port !== undefined) out.port = port;
+  return out;
+}
+
+/**
+ * Builds the line of a request event (a snapshot: the event object may change later):
+ * kind `denied` for a refusal, else `request` (a takeover's lines take it as their base).
+ */
 export function requestLine(e: GatewayRequestEvent): AccessLogLine {
+  const identity = lineIdentity(identityView(e.identity), e.client);
   const line: AccessLogLine = {
-    req: e.id,
-    conn: e.connId,
-    method: e.method,
-    url: e.url,
+    event: { action: e.decision === 'deny' ? 'denied' : 'request' },
+    reqId: e.id,
+    connId: e.connId,
+    client: clientPart(e.client, identity),
+    identity,
+    http: { request: { method: e.method }, response: { status_code: e.status } },
+    url: { original: e.url },
     decision: e.decision,
-    status: e.status,
     ms: { total: round(e.durations.total)! },
     bytes: { in: e.bytes.in, out: e.bytes.out },
   };
-  if (e.path !== undefined) line.path = e.path;
-  if (e.rule !== undefined) line.rule = e.rule;
-  if (e.reason !== undefined) line.reason = e.reason;
-  const id = identityView(e.identity);
-  if (id) line.identity = id;
-  if (e.durations.head !== undefined) line.ms.head = round(e.durations.head);
+  if (e.path !== undefined) line.url!.path = e.path;
+  if (e.rule !== undefined) line.rule = { name: e.rule };
+  if (e.reason !== undefined) line.event.reason = e.reason;
+  if (e.durations.head !== undefined) line.ms!.head = round(e.durations.head);
   if (e.error) line.error = { ...e.error };
   return line;
 }
 
-function takeoverPart(t: GatewayTakeoverEvent): NonNullable<AccessLogLine['takeover']> {
+function takeoverPart(
+  t: GatewayTakeoverEvent,
+  end = t.end ?? 'open',
+): NonNullable<AccessLogLine['takeover']> {
   const part: NonNullable<AccessLogLine['takeover']> = {
     kind: t.kind,
     protocol: t.protocol,
-    end: t.end ?? 'open',
+    end,
   };
   if (t.bytes) {
     part.up = t.bytes.up;
@@ -108,6 +163,19 @@ function takeoverPart(t: GatewayTakeoverEvent): NonNullable<AccessLogLine['takeo
   }
   if (t.duration !== undefined) part.ms = round(t.duration)!;
   return part;
+}
+
+/** The line of a takeover event of kind `kind`, on the base of its request's line. */
+function takeoverLine(
+  base: AccessLogLine,
+  kind: AccessLogKind,
+  t: GatewayTakeoverEvent,
+  end?: string,
+): AccessLogLine {
+  const line: AccessLogLine = { ...base, event: { action: kind } };
+  line.takeover = takeoverPart(t, end);
+  if (t.bytes) line.bytes = { in: t.bytes.up, out: t.bytes.down };
+  return line;
 }
 
 type Boom = ReturnType<typeof pino.destination>;
@@ -145,21 +213,33 @@ function openDestination(d: LogDestination): {
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** What the access log reads from a gateway: its events, and (for progress lines) its open streams. */
+export type AccessLogSource = EventEmitter<GatewayEvents> & {
+  streams?(): GatewayOpenStream[];
+};
+
 /**
- * Writes the access log of `gateway`: one JSON line per request at `info` (`warn` for a
- * 5xx or an error), client errors at `warn`, takeover starts at `debug`.
+ * Writes the access log of `gateway`, one JSON line per event (pino), each with `pid`,
+ * `hostname`, a `msg` naming its kind, the client's address and identity:
+ * - `request` (`info`; `warn` for a 5xx or an error): an ordinary request, once answered;
+ * - `denied` (`warn`): a refused request, with `event.reason` and the rule;
+ * - `takeover start` (`info`): the switch, when the stream starts;
+ * - `takeover progress` (`info`): every `streamInterval` ms of an open stream, bytes so far;
+ * - `takeover end` (`info`; `warn` if it ended in `error`): the whole story: request,
+ *   kind, bytes each way, duration, how it ended;
+ * - `client error` (`warn`): a connection Node's parser refused before any request.
  *
  * ```ts
  * const log = createAccessLog(gateway, { level: 'info', destination: '/var/log/hijack.log' });
  * process.on('SIGHUP', () => log.reopen());
- * // {"level":"info","time":"…","msg":"request","req":7,"method":"POST","path":"/exec/{id}/start",…,
- * //  "takeover":{"kind":"upgrade","protocol":"tcp","up":6,"down":14,"ms":52.1,"end":"half-close"}}
+ * // {"level":"info","time":"…","pid":7,"hostname":"gw1","msg":"takeover end","reqId":7,
+ * //  "http":{"request":{"method":"POST"},…},"takeover":{"kind":"upgrade","up":6,"down":14,"end":"half-close"}}
  * ```
  *
  * Throws HijackError ERR_CONFIG for a bad level or a file that cannot be opened.
  */
 export function createAccessLog(
-  gateway: EventEmitter<GatewayEvents>,
+  gateway: AccessLogSource,
   options: AccessLogOptions = {},
 ): AccessLog {
   const level = options.level ?? 'info';
@@ -169,22 +249,33 @@ export function createAccessLog(
       `unknown log level ${JSON.stringify(level)} (use ${LEVELS.join(', ')})`,
     );
   }
+  const interval = options.streamInterval ?? 0;
+  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) {
+    throw new HijackError(
+      'ERR_CONFIG',
+      `streamInterval must be a number of milliseconds ≥ 0 (0 = off), got ${String(interval)}`,
+    );
+  }
   const { stream, boom, std } = openDestination(options.destination ?? 'stdout');
   const logger = pino(
     {
       level,
-      base: options.base ?? null,
+      base: { pid: process.pid, hostname: hostname(), ...options.base },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
     stream,
   );
 
-  // Takeovers whose request line waits for the stream's end, by request id.
+  // Request lines of takeovers still open, by request id: the base of their takeover lines.
   const pending = new Map<number, AccessLogLine>();
   const write = (line: AccessLogLine) => {
-    const bad = line.status >= 500 || line.error !== undefined || line.takeover?.end === 'error';
-    logger[bad ? 'warn' : 'info'](line, 'request');
+    const bad =
+      line.event.action === 'denied' ||
+      (line.status ?? line.http?.response.status_code ?? 0) >= 500 ||
+      line.error !== undefined ||
+      line.takeover?.end === 'error';
+    logger[bad ? 'warn' : 'info'](line, line.event.action);
   };
   const onRequest = (e: GatewayRequestEvent) => {
     const line = requestLine(e);
@@ -192,28 +283,46 @@ export function createAccessLog(
     else write(line);
   };
   const onTakeoverStart = (t: GatewayTakeoverEvent) => {
-    const line = pending.get(t.requestId);
-    if (line) line.takeover = takeoverPart(t);
-    logger.debug(
-      { req: t.requestId, conn: t.connId, kind: t.kind, protocol: t.protocol, path: t.path },
-      'takeover start',
-    );
+    const base = pending.get(t.requestId);
+    if (base) write(takeoverLine(base, 'takeover start', t));
   };
   const onTakeover = (t: GatewayTakeoverEvent) => {
-    const line = pending.get(t.requestId);
-    if (!line) return;
+    const base = pending.get(t.requestId);
+    if (!base) return;
     pending.delete(t.requestId);
-    line.takeover = takeoverPart(t);
+    const line = takeoverLine(base, 'takeover end', t);
     if (t.error && !line.error) line.error = { ...t.error };
     write(line);
   };
   const onClientError = (e: GatewayClientErrorEvent) => {
-    logger.warn({ conn: e.connId, code: e.code, status: e.status }, 'client error');
+    const identity = lineIdentity(undefined, e.client);
+    const line: AccessLogLine = {
+      event: { action: 'client error' },
+      connId: e.connId,
+      client: clientPart(e.client, identity),
+      identity,
+      code: e.code,
+      status: e.status,
+    };
+    logger.warn(line, 'client error');
   };
   gateway.on('request', onRequest);
   gateway.on('takeoverStart', onTakeoverStart);
   gateway.on('takeover', onTakeover);
   gateway.on('clientError', onClientError);
+
+  // Progress of long streams: each open stream once per interval, once it is that old.
+  const progress =
+    interval > 0 && gateway.streams
+      ? setInterval(() => {
+          for (const s of gateway.streams!()) {
+            const base = pending.get(s.requestId);
+            if (base && s.duration >= interval)
+              write(takeoverLine(base, 'takeover progress', s, 'open'));
+          }
+        }, interval)
+      : undefined;
+  progress?.unref();
 
   let closed: Promise<void> | undefined;
   return {
@@ -227,7 +336,13 @@ export function createAccessLog(
         gateway.off('takeoverStart', onTakeoverStart);
         gateway.off('takeover', onTakeover);
         gateway.off('clientError', onClientError);
-        for (const line of pending.values()) {
+        if (progress) clearInterval(progress);
+        const open = new Map((gateway.streams?.() ?? []).map((s) => [s.requestId, s]));
+        for (const [id, base] of pending) {
+          const s = open.get(id);
+          const line: AccessLogLine = s
+            ? takeoverLine(base, 'takeover end', s, 'open')
+            : { ...base, event: { action: 'takeover end' } };
           line.takeover ??= { kind: 'unknown', protocol: '', end: 'open' };
           write(line);
         }

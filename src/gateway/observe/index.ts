@@ -18,6 +18,8 @@ export {
   requestLine,
   type AccessLog,
   type AccessLogLine,
+  type AccessLogKind,
+  type AccessLogSource,
   type AccessLogOptions,
   type LogDestination,
 } from './access-log.js';
@@ -25,6 +27,7 @@ export {
   createMetrics,
   methodLabel,
   codeLabel,
+  identityMetricLabel,
   type GatewayMetrics,
   type MetricsOptions,
   type MetricsSource,
@@ -32,6 +35,9 @@ export {
 export {
   createLiveView,
   type LiveConnection,
+  type EndedConnection,
+  type LiveDenial,
+  type IdentitySummary,
   type LiveSnapshot,
   type LiveView,
   type LiveViewOptions,

@@ -12,6 +12,8 @@ import type { ConnState } from '../../server/tracker.js';
 import type { GatewayRequestEvent, GatewayTakeoverEvent } from '../forward/events.js';
 import type { Gateway } from '../server.js';
 import { identityLabel, identityView, type IdentityView } from './identity.js';
+import { socketBytes, spliceBytes } from '../../stream/splice.js';
+import { createNameResolver } from './names.js';
 import { tcpFacts, type TcpFacts } from './tcp.js';
 
 /** One live connection as the page and `/connections.json` show it. */
@@ -42,17 +44,90 @@ export interface LiveConnection {
     path: string;
     rule?: string;
     decision?: 'allow' | 'deny';
+    /** Why it was denied (`no-rule`, `denied-by-rule`, …). */
+    reason?: string;
     status?: number;
     pending?: boolean;
   };
-  /** The takeover it carries, if any. */
-  takeover?: { kind: string; protocol: string; since: number };
-  /** Bytes read from and written to the client socket (heads included). */
+  /**
+   * The takeover it carries, if any; `bytes` are the stream's so far (`up` client →
+   * upstream, `down` upstream → client), read live from its splice, either engine.
+   */
+  takeover?: {
+    kind: string;
+    protocol: string;
+    since: number;
+    bytes?: { up: number; down: number };
+    /** The Docker container the stream is attached to (name, asked of the upstream once). */
+    container?: string;
+    /** The exec's command line. */
+    command?: string;
+    /** The container's full id. */
+    containerId?: string;
+    /**
+     * The control connection: a live connection of the same client whose last request
+     * created this exec or attached to this container (`POST /containers/{id}/exec`).
+     */
+    control?: number;
+  };
+  /**
+   * Bytes read from and written to the client socket (heads included), live while a
+   * splice carries it (the native relay's own counts added to Node's).
+   */
   bytes: { in: number; out: number };
   /** Kernel facts; null for unix sockets or without the native part. */
   tcp: TcpFacts | null;
   /** The last samples, oldest first: rtt (ms, null when unknown) and throughput (bytes/s, both ways). */
   trend: { rtt: (number | null)[]; throughput: number[] };
+}
+
+/** A connection that closed lately, as the "recently ended" list shows it. */
+export interface EndedConnection {
+  id: number;
+  transport: 'tcp' | 'tls' | 'unix';
+  remote: string;
+  who: string;
+  identity?: IdentityView;
+  /** Accepted and closed at (ms since the epoch); `duration` = closed - accepted. */
+  since: number;
+  ended: number;
+  duration: number;
+  requests: number;
+  /** Its last request (folded path, rule, decision, status). */
+  route?: LiveConnection['route'];
+  /** How it ended: a takeover's end (`half-close`, `error`, `closed`, `idle-timeout`, `shutdown`), else `closed`. */
+  end: string;
+  /** The takeover it carried, if any (with its container and command when known). */
+  takeover?: { kind: string; protocol: string; container?: string; command?: string };
+  /** Bytes from and to the client socket at the end (a takeover: its stream's, exact). */
+  bytes: { in: number; out: number };
+}
+
+/** A request the gateway refused lately. */
+export interface LiveDenial {
+  /** When (ms since the epoch). */
+  time: number;
+  connId: number | string | undefined;
+  who: string;
+  method: string;
+  /** The folded path when it could be normalised, else the target as received. */
+  path: string;
+  /** Why: `no-rule`, `denied-by-rule`, `method-not-allowed`, `unauthenticated`, … */
+  reason: string;
+  /** The rule that refused it (`deny POST /containers/{id}/exec`), if one did. */
+  rule?: string;
+  status: number;
+}
+
+/** What one identity does, summed over its live connections (denials: since the view started). */
+export interface IdentitySummary {
+  /** The identity's label (`token app`, `uid 1000`, an address). */
+  who: string;
+  connections: number;
+  /** Taken-over streams open now. */
+  streams: number;
+  bytes: { in: number; out: number };
+  denials: number;
 }
 
 /** A whole snapshot. */
@@ -66,6 +141,12 @@ export interface LiveSnapshot {
   /** Taken-over streams now open. */
   takeovers: number;
   connections: LiveConnection[];
+  /** Connections that closed lately, newest first (a bounded ring). */
+  ended: EndedConnection[];
+  /** Requests refused lately, newest first (a bounded ring). */
+  denials: LiveDenial[];
+  /** Per identity: live connections, open streams, their bytes, denials so far; most connections first. */
+  identities: IdentitySummary[];
 }
 
 /** Options of {@link createLiveView}. */
@@ -74,6 +155,15 @@ export interface LiveViewOptions {
   interval?: number;
   /** Samples kept per connection for the trend. Default 60. */
   trendLength?: number;
+  /** Ended connections kept for the "recently ended" list. Default 50. */
+  endedLength?: number;
+  /** Denials kept for the denials list. Default 50. */
+  denialsLength?: number;
+  /**
+   * Name Docker streams: ask the upstream which container (and command) an exec or attach
+   * belongs to, once per id (cached). Default true; false asks nothing.
+   */
+  names?: boolean;
 }
 
 /** The live view of a gateway. */
@@ -122,6 +212,24 @@ interface ConnLike {
 export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}): LiveView {
   const interval = options.interval ?? 1000;
   const trendLength = options.trendLength ?? 60;
+  const endedLength = options.endedLength ?? 50;
+  const denialsLength = options.denialsLength ?? 50;
+  /** Newest first, bounded. */
+  const ended: EndedConnection[] = [];
+  const denials: LiveDenial[] = [];
+  /** Denials per identity label since the view started (bounded: oldest label dropped). */
+  const deniedBy = new Map<string, number>();
+  /** Each listed connection as last sampled, to describe it once it is gone. */
+  const lastSeen = new Map<number, LiveConnection>();
+  /** How takeovers ended, by connection id, until their connection leaves the list. */
+  const takeoverEnds = new Map<
+    number | string,
+    { end: string; bytes?: { up: number; down: number } }
+  >();
+  const push = <T>(ring: T[], x: T, max: number) => {
+    ring.unshift(x);
+    if (ring.length > max) ring.length = max;
+  };
   const meta = new Map<number | string, Meta>();
   const history = new Map<number, History>();
   const subscribers = new Set<(s: LiveSnapshot) => void>();
@@ -151,6 +259,27 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
     const m = metaOf(e.connId);
     const id = identityView(e.identity);
     if (id) m.identity = id;
+    if (e.decision === 'deny') {
+      const who = identityLabel(id) || (e.client?.address ?? e.client?.transport ?? '');
+      push(
+        denials,
+        {
+          time: Date.now(),
+          connId: e.connId,
+          who,
+          method: e.method,
+          path: e.path ?? e.url,
+          reason: e.reason ?? 'denied',
+          ...(e.rule !== undefined ? { rule: e.rule } : {}),
+          status: e.status,
+        },
+        denialsLength,
+      );
+      const n = (deniedBy.get(who) ?? 0) + 1;
+      deniedBy.delete(who); // re-inserted last: the oldest label is the one dropped
+      deniedBy.set(who, n);
+      if (deniedBy.size > 256) deniedBy.delete(deniedBy.keys().next().value!);
+    }
     m.routeAt = Date.now();
     m.route = {
       method: e.method,
@@ -158,14 +287,29 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
       decision: e.decision,
       status: e.status,
       ...(e.rule !== undefined ? { rule: e.rule } : {}),
+      ...(e.reason !== undefined ? { reason: e.reason } : {}),
     };
   };
+  const names = options.names === false ? undefined : createNameResolver(gateway.options.upstream);
   const onTakeoverStart = (t: GatewayTakeoverEvent) => {
     if (t.connId === undefined) return;
-    metaOf(t.connId).takeover = { kind: t.kind, protocol: t.protocol, since: Date.now() };
+    const tk: NonNullable<Meta['takeover']> = {
+      kind: t.kind,
+      protocol: t.protocol,
+      since: Date.now(),
+    };
+    metaOf(t.connId).takeover = tk;
+    names?.resolve(t.path).then((x) => {
+      if (x) Object.assign(tk, x);
+    });
+  };
+  const onTakeoverEnd = (t: GatewayTakeoverEvent) => {
+    if (t.connId === undefined) return;
+    takeoverEnds.set(t.connId, { end: t.end ?? 'closed', ...(t.bytes ? { bytes: t.bytes } : {}) });
   };
   gateway.on('request', onRequest);
   gateway.on('takeoverStart', onTakeoverStart);
+  gateway.on('takeover', onTakeoverEnd);
 
   const take = (record: boolean): LiveSnapshot => {
     const now = Date.now();
@@ -179,7 +323,8 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
         seen.add(c.id);
         counts[c.state]++;
         const m = meta.get(c.id);
-        const bytes = { in: c.socket.bytesRead ?? 0, out: c.socket.bytesWritten ?? 0 };
+        const wire = socketBytes(c.socket);
+        const bytes = { in: wire.read, out: wire.written };
         const tcp = c.transport === 'unix' ? null : tcpFacts(c.socket);
         let h = history.get(c.id);
         if (!h) {
@@ -216,18 +361,65 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
         if (c.state === 'active' && cur && cur.at >= (m?.routeAt ?? 0))
           conn.route = { method: cur.method, path: cur.url, pending: true };
         else if (m?.route) conn.route = m.route;
-        if (m?.takeover && c.state === 'hijacked') conn.takeover = m.takeover;
+        if (m?.takeover && c.state === 'hijacked') {
+          conn.takeover = { ...m.takeover };
+          const sb = spliceBytes(c.socket);
+          if (sb) {
+            conn.takeover.bytes =
+              sb.side === 'a' ? { up: sb.aToB, down: sb.bToA } : { up: sb.bToA, down: sb.aToB };
+          }
+        }
         connections.push(conn);
       }
     });
     if (record) {
+      for (const [id, c] of lastSeen) {
+        if (seen.has(id)) continue;
+        lastSeen.delete(id);
+        const t = takeoverEnds.get(id);
+        takeoverEnds.delete(id);
+        const e: EndedConnection = {
+          id,
+          transport: c.transport,
+          remote: c.remote,
+          who: c.who,
+          since: c.since,
+          ended: now,
+          duration: now - c.since,
+          requests: c.requests,
+          end: t?.end ?? 'closed',
+          bytes: t?.bytes ? { in: t.bytes.up, out: t.bytes.down } : c.bytes,
+        };
+        if (c.identity) e.identity = c.identity;
+        if (c.route) e.route = c.route;
+        if (c.takeover) {
+          const { kind, protocol, container, command } = c.takeover;
+          e.takeover = { kind, protocol };
+          if (container !== undefined) e.takeover.container = container;
+          if (command !== undefined) e.takeover.command = command;
+        }
+        push(ended, e, endedLength);
+      }
+      for (const c of connections) lastSeen.set(c.id, c);
+      for (const id of takeoverEnds.keys())
+        if (typeof id === 'number' && !seen.has(id) && !lastSeen.has(id)) takeoverEnds.delete(id);
       for (const id of history.keys()) if (!seen.has(id)) history.delete(id);
       // Request events may name a connection a moment before or after it is listed.
       for (const [id, m] of meta)
         if (typeof id === 'number' && !seen.has(id) && now - m.at > 5000) meta.delete(id);
     }
     connections.sort((a, b) => a.id - b.id);
-    return { time: now, listeners, counts, takeovers: gateway.takeovers, connections };
+    linkControl(connections);
+    return {
+      time: now,
+      listeners,
+      counts,
+      takeovers: gateway.takeovers,
+      connections,
+      ended: [...ended],
+      denials: [...denials],
+      identities: summarise(connections, deniedBy),
+    };
   };
 
   const tick = () => {
@@ -258,7 +450,61 @@ export function createLiveView(gateway: Gateway, options: LiveViewOptions = {}):
       subscribers.clear();
       gateway.off('request', onRequest);
       gateway.off('takeoverStart', onTakeoverStart);
+      gateway.off('takeover', onTakeoverEnd);
       dc.unsubscribe('http.server.request.start', onStart);
     },
   };
+}
+
+/** Sums the live connections per identity label, with the denials counted per label. */
+function summarise(
+  connections: LiveConnection[],
+  deniedBy: Map<string, number>,
+): IdentitySummary[] {
+  const by = new Map<string, IdentitySummary>();
+  const of = (who: string) => {
+    let x = by.get(who);
+    if (!x)
+      by.set(who, (x = { who, connections: 0, streams: 0, bytes: { in: 0, out: 0 }, denials: 0 }));
+    return x;
+  };
+  for (const c of connections) {
+    const x = of(c.who || c.remote.replace(/:\d+$/, ''));
+    x.connections++;
+    if (c.takeover) x.streams++;
+    x.bytes.in += c.bytes.in;
+    x.bytes.out += c.bytes.out;
+  }
+  for (const [who, n] of deniedBy) of(who).denials = n;
+  return [...by.values()].sort(
+    (a, b) => b.connections - a.connections || a.who.localeCompare(b.who),
+  );
+}
+
+/** The container a request path is about: `/containers/{x}/exec`, `/containers/{x}/…`. */
+const CONTAINER_PATH = /^\/containers\/([^/]+)\//;
+
+/**
+ * Ties each named Docker stream to its control connection: the live, not taken-over
+ * connection of the same client (same identity label) whose last request named the
+ * stream's container (by name, full id or an id prefix of 12 or more), the most recent one.
+ */
+function linkControl(connections: LiveConnection[]): void {
+  for (const c of connections) {
+    const t = c.takeover;
+    if (!t?.container) continue;
+    let best: LiveConnection | undefined;
+    for (const o of connections) {
+      if (o === c || o.takeover || !o.route || o.who !== c.who) continue;
+      const m = CONTAINER_PATH.exec(o.route.path);
+      const x = m ? decodeURIComponent(m[1]!) : undefined;
+      if (!x) continue;
+      const same =
+        x === t.container ||
+        x === `/${t.container}` ||
+        (t.containerId !== undefined && x.length >= 12 && t.containerId.startsWith(x));
+      if (same && (!best || o.id > best.id)) best = o;
+    }
+    if (best) t.control = best.id;
+  }
 }

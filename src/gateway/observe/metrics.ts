@@ -15,6 +15,7 @@ import type {
   GatewayRequestEvent,
   GatewayTakeoverEvent,
 } from '../forward/events.js';
+import type { AuthOptions, ClientIdentity } from '../types.js';
 import { tcpFacts } from './tcp.js';
 
 /** What the metrics read from a gateway: its events and its trackers. */
@@ -25,6 +26,14 @@ export interface MetricsSource extends EventEmitter<GatewayEvents> {
     socket: import('node:net').Socket;
   }> & { count(state: ConnState): number })[];
   readonly takeovers: number;
+  /**
+   * Bytes of taken-over streams so far, open ones included (see `Gateway.splicedBytes`):
+   * when given, the spliced byte counter moves at every scrape while streams flow; when
+   * absent, it moves when a stream ends.
+   */
+  splicedBytes?(): { up: number; down: number };
+  /** The gateway's settings: its configured identities bound the `identity` label. */
+  readonly options?: { readonly auth?: AuthOptions };
 }
 
 /** Options of {@link createMetrics}. */
@@ -73,9 +82,33 @@ export function codeLabel(code: string | undefined): string {
   return code && /^[A-Z][A-Z0-9_]{1,47}$/.test(code) ? code : 'OTHER';
 }
 
+/**
+ * The `identity` label of a request, bounded by the configuration: the token's name
+ * (`token:ci`), an allowed certificate subject (`cn:runner`), an allowed unix uid or gid
+ * (`uid:1000`, `gid:998`); anything else (unidentified, or an identity the configuration
+ * does not name, such as an address) is `other`.
+ */
+export function identityMetricLabel(id: ClientIdentity | undefined, auth?: AuthOptions): string {
+  if (!id) return 'other';
+  if (id.token !== undefined) return `token:${id.token}`;
+  const cn = id.cert?.subject;
+  if (cn !== undefined && auth?.allowSubject.includes(cn)) return `cn:${cn}`;
+  if (id.peer) {
+    if (auth?.allowUid.includes(id.peer.uid)) return `uid:${id.peer.uid}`;
+    if (auth?.allowGid.includes(id.peer.gid)) return `gid:${id.peer.gid}`;
+  }
+  return 'other';
+}
+
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const LONG_SECONDS = [0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400];
 const STATES: ConnState[] = ['new', 'active', 'idle', 'hijacked'];
+/** prom-client default metrics that are gauges with a `_total` suffix: left out. */
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /**
  * Creates the metrics of `gateway` in a fresh Registry.
@@ -101,6 +134,13 @@ export function createMetrics(
     name: `${p}requests_total`,
     help: 'Requests answered, by method, rule that decided (none: no rule matched), decision, deny reason and status.',
     labelNames: ['method', 'rule', 'decision', 'reason', 'status'] as const,
+    registers,
+  });
+  const auth = gateway.options?.auth;
+  const byIdentity = new Counter({
+    name: `${p}identity_requests_total`,
+    help: 'Requests answered, by identity (a configured token name, certificate subject, uid or gid; other: anything else) and decision.',
+    labelNames: ['identity', 'decision'] as const,
     registers,
   });
   const duration = new Histogram({
@@ -154,11 +194,30 @@ export function createMetrics(
     buckets: LONG_SECONDS,
     registers,
   });
+  const live = gateway.splicedBytes ? () => gateway.splicedBytes!() : undefined;
+  /** What the counter says so far, per direction (it only ever adds the difference). */
+  const counted = { up: 0, down: 0 };
   const spliced = new Counter({
     name: `${p}spliced_bytes_total`,
-    help: 'Bytes carried by taken-over streams that ended, by direction (up: client to upstream, down: upstream to client).',
+    help: live
+      ? 'Bytes carried by taken-over streams, open ones included (read at scrape time), by direction (up: client to upstream, down: upstream to client).'
+      : 'Bytes carried by taken-over streams that ended, by direction (up: client to upstream, down: upstream to client).',
     labelNames: ['direction'] as const,
     registers,
+    ...(live
+      ? {
+          collect(this: Counter<'direction'>) {
+            const now = live();
+            for (const direction of ['up', 'down'] as const) {
+              const d = now[direction] - counted[direction];
+              if (d > 0) {
+                this.inc({ direction }, d);
+                counted[direction] = now[direction];
+              }
+            }
+          },
+        }
+      : {}),
   });
   for (const kind of ['upgrade', 'raw-stream', 'connect']) takeoversOpen.set({ kind }, 0);
   for (const direction of ['up', 'down']) spliced.inc({ direction }, 0);
@@ -180,9 +239,11 @@ export function createMetrics(
   });
 
   if (options.tcpFacts ?? true) {
+    /** Each socket's kernel retransmit count at the last sample: the counter adds the rise. */
+    const seenRetrans = new WeakMap<object, number>();
+    let retransTotal = 0;
     const sample = () => {
       const rtts: number[] = [];
-      let retrans = 0;
       let rate = 0;
       for (const t of trackers()) {
         for (const c of t) {
@@ -190,14 +251,16 @@ export function createMetrics(
           const f = tcpFacts(c.socket);
           if (!f) continue;
           rtts.push(f.rtt / 1000);
-          retrans += f.retrans;
+          const was = seenRetrans.get(c.socket) ?? 0;
+          if (f.retrans > was) retransTotal += f.retrans - was;
+          seenRetrans.set(c.socket, Math.max(was, f.retrans));
           rate += f.deliveryRate ?? 0;
         }
       }
-      return { rtts, retrans, rate };
+      return { rtts, rate };
     };
     let last: { at: number; v: ReturnType<typeof sample> } | undefined;
-    // One pass over the sockets per scrape, shared by the gauges below.
+    // One pass over the sockets per scrape, shared by the metrics below.
     const facts = () => {
       if (!last || Date.now() - last.at > 100) last = { at: Date.now(), v: sample() };
       return last.v;
@@ -224,24 +287,34 @@ export function createMetrics(
         this.set({ stat: 'max' }, Math.max(...r));
       },
     });
-    new Gauge({
-      name: `${p}tcp_retransmits`,
-      help: 'Retransmitted segments, summed over live TCP client connections at scrape time.',
+    let retransCounted = 0;
+    new Counter({
+      name: `${p}tcp_retransmitted_segments_total`,
+      help: "Segments the kernel retransmitted on TCP client connections, as seen at scrape time (each live connection's rise of tcpi_total_retrans since the previous scrape).",
       registers,
       collect() {
-        this.set(facts().retrans);
+        facts();
+        if (retransTotal > retransCounted) {
+          this.inc(retransTotal - retransCounted);
+          retransCounted = retransTotal;
+        }
       },
     });
     new Gauge({
-      name: `${p}tcp_delivery_rate_bytes`,
-      help: 'Delivery rate (bytes per second), summed over live TCP client connections at scrape time.',
+      name: `${p}tcp_delivery_rate_bytes_per_second`,
+      help: 'Delivery rate, summed over live TCP client connections at scrape time.',
       registers,
       collect() {
         this.set(facts().rate);
       },
     });
   }
-  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named like counters (promtool refuses them); the same numbers are the sums
+    // of nodejs_active_handles, nodejs_active_requests and nodejs_active_resources.
+    for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
+  }
 
   const ruleOf = (e: { rule?: string }) => e.rule ?? 'none';
   const onRequest = (e: GatewayRequestEvent) => {
@@ -253,6 +326,7 @@ export function createMetrics(
       reason: e.reason ?? '',
       status: String(e.status),
     });
+    byIdentity.inc({ identity: identityMetricLabel(e.identity, auth), decision: e.decision });
     duration.observe({ rule, decision: e.decision }, e.durations.total / 1000);
     if (e.durations.head !== undefined) headDuration.observe({ rule }, e.durations.head / 1000);
     if (e.takeover === undefined) {
@@ -266,7 +340,7 @@ export function createMetrics(
     takeoversOpen.dec({ kind: t.kind });
     takeoversTotal.inc({ kind: t.kind, end: t.end ?? 'closed' });
     if (t.duration !== undefined) takeoverDuration.observe({ kind: t.kind }, t.duration / 1000);
-    if (t.bytes) {
+    if (t.bytes && !live) {
       spliced.inc({ direction: 'up' }, t.bytes.up);
       spliced.inc({ direction: 'down' }, t.bytes.down);
     }

@@ -13,10 +13,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { HijackError } from '../../errors.js';
 import { connectionFacts } from '../identity/facts.js';
 import type { Authenticator } from '../identity/authenticator.js';
-import type { Endpoint } from '../types.js';
+import type { ClientIdentity, DenyDecision, Endpoint } from '../types.js';
 import type { LiveView } from './live.js';
 import type { GatewayMetrics } from './metrics.js';
-import { LIVE_HTML, LIVE_JS } from './page.js';
+import { LIVE_HTML, LIVE_JS, refusalHtml } from './page.js';
+import { cookieValue, createSessions, SESSION_COOKIE } from './session.js';
 
 /** Options of {@link createObserveServer}. */
 export interface ObserveServerOptions {
@@ -28,8 +29,10 @@ export interface ObserveServerOptions {
   metrics?: GatewayMetrics;
   /**
    * The gateway's client checks, applied here too: address/uid/gid allowlists, and the
-   * bearer token when tokens are configured (header `Authorization: Bearer …`, or
-   * `?token=…` for a browser; the page passes it on).
+   * bearer token when tokens are configured: header `Authorization: Bearer …`, or for a
+   * browser a session cookie (`HttpOnly; SameSite=Strict`) got once by signing in
+   * (`POST /login`, the form a browser without credentials is shown) or by opening
+   * `/?token=…` (answered with the cookie and a redirect to the address without it).
    */
   auth?: Authenticator;
 }
@@ -52,7 +55,10 @@ const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
 };
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/** The refusal and sign-in page: no script at all, a form that posts to this listener. */
+const LOGIN_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, {
@@ -99,17 +105,95 @@ export function createObserveServer(options: ObserveServerOptions): ObserveServe
   const streams = new Set<ServerResponse>();
   let url = '';
 
-  const refused = (req: IncomingMessage, res: ServerResponse, token: string | null): boolean => {
+  const sessions = createSessions();
+  const browser = (req: IncomingMessage) => /\btext\/html\b/.test(req.headers.accept ?? '');
+  /** A refusal: a readable page for a browser (with the sign-in form for a 401), JSON otherwise. */
+  const refuse = (req: IncomingMessage, res: ServerResponse, d: DenyDecision): void => {
+    if (live && browser(req)) {
+      for (const [k, v] of Object.entries(d.headers ?? {})) res.setHeader(k, v);
+      res.setHeader('Content-Security-Policy', LOGIN_CSP);
+      // The gateway's own words name the docker CLI's settings; a browser gets its own.
+      const message =
+        d.status === 401 && /required/.test(d.message)
+          ? 'a bearer token is required to see the live page'
+          : d.message.replace(/^hijack gateway: /, '');
+      return send(
+        res,
+        d.status,
+        'text/html; charset=utf-8',
+        refusalHtml(d.status, message, d.status === 401),
+      );
+    }
+    sendError(res, d.status, d.message, d.headers);
+  };
+  /**
+   * Who may see what: the connection checks for everything; with tokens configured, a
+   * session cookie, `Authorization: Bearer`, or `?token=` (which a browser trades for a
+   * cookie at once). Returns true once it answered (refused or redirected).
+   */
+  const gate = (req: IncomingMessage, res: ServerResponse, u: URL): boolean => {
     if (!auth) return false;
     const facts = connectionFacts(req.socket as Socket, endpoint.kind);
+    const wall = auth.checkConnection(facts);
+    if (wall) {
+      refuse(req, res, wall);
+      return true;
+    }
+    // The script and the sign-in form carry no data: the connection check is enough.
+    if (!auth.requiresToken || (live && (u.pathname === '/live.js' || u.pathname === '/login')))
+      return false;
+    if (sessions.check(cookieValue(req.headers.cookie, SESSION_COOKIE)) !== undefined) return false;
+    const token = u.searchParams.get('token');
     const headers = { ...req.headers };
     if (token && !headers.authorization) headers.authorization = `Bearer ${token}`;
     const who = auth.identify(facts, headers);
     if ('action' in who) {
-      sendError(res, who.status, who.message, who.headers);
+      refuse(req, res, who as DenyDecision);
+      return true;
+    }
+    if (token && live && browser(req) && req.method === 'GET') {
+      // Trade the token in the address for a session, and take it out of the address.
+      u.searchParams.delete('token');
+      res.writeHead(303, {
+        ...SECURITY_HEADERS,
+        'Set-Cookie': sessions.cookie(sessions.create(who.token ?? '')),
+        Location: `${u.pathname}${u.search}`,
+        'Content-Length': 0,
+      });
+      res.end();
       return true;
     }
     return false;
+  };
+
+  /** `POST /login` (the sign-in form): a valid token gets a session cookie and the page. */
+  const login = (req: IncomingMessage, res: ServerResponse): void => {
+    let body = '';
+    let size = 0;
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      size += c.length;
+      if (size > 8192) {
+        req.destroy();
+        return;
+      }
+      body += c;
+    });
+    req.on('end', () => {
+      const token = new URLSearchParams(body).get('token') ?? '';
+      const facts = connectionFacts(req.socket as Socket, endpoint.kind);
+      const who = auth
+        ? auth.identify(facts, { authorization: `Bearer ${token}` })
+        : ({ transport: facts.transport } as ClientIdentity);
+      if ('action' in who) return refuse(req, res, who as DenyDecision);
+      res.writeHead(303, {
+        ...SECURITY_HEADERS,
+        'Set-Cookie': sessions.cookie(sessions.create(who.token ?? '')),
+        Location: './',
+        'Content-Length': 0,
+      });
+      res.end();
+    });
   };
 
   const server = http.createServer((req, res) => {
@@ -119,13 +203,34 @@ export function createObserveServer(options: ObserveServerOptions): ObserveServe
     } catch {
       return sendError(res, 400, 'bad request target');
     }
-    if (refused(req, res, u.searchParams.get('token'))) return;
+    if (gate(req, res, u)) return;
+    if (live && u.pathname === '/login' && req.method === 'POST') return login(req, res);
+    if (live && u.pathname === '/logout' && req.method === 'POST') {
+      sessions.drop(cookieValue(req.headers.cookie, SESSION_COOKIE));
+      res.writeHead(303, {
+        ...SECURITY_HEADERS,
+        'Set-Cookie': sessions.cookie(undefined),
+        Location: './',
+        'Content-Length': 0,
+      });
+      return res.end();
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendError(res, 405, `${req.method} is not served here; use GET`, {
         Allow: 'GET, HEAD',
       });
     }
     const path = u.pathname;
+    if (live && path === '/login') {
+      // The sign-in form, also for a browser that already has a session (to switch tokens).
+      res.setHeader('Content-Security-Policy', LOGIN_CSP);
+      return send(
+        res,
+        auth?.requiresToken ? 401 : 200,
+        'text/html; charset=utf-8',
+        refusalHtml(401, 'give a bearer token to see the live page', true),
+      );
+    }
     if (live && (path === '/' || path === '/index.html')) {
       res.setHeader('Content-Security-Policy', CSP);
       return send(res, 200, 'text/html; charset=utf-8', LIVE_HTML);
