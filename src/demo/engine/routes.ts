@@ -1,0 +1,37 @@
+/**
+ * The demo engine's route table: every endpoint it implements, by resource. Anything else
+ * answers 501 with a message naming the demo (see notImplementedMessage). The demo's
+ * gateway policy is derived from this table, and docs/demo.md is checked against it.
+ *
+ * @module
+ */
+import { attach } from './attach.js';
+import * as containers from './container-api.js';
+import * as execs from './execs.js';
+import type { Handler, Route } from './route-table.js';
+import * as system from './system.js';
+
+function r(spec: string, summary: string, handler: Handler): Route {
+  const [method, path] = spec.split(' ') as [string, string];
+  return { method, path, summary, handler };
+}
+
+/** The endpoints the demo engine implements, in matching order. */
+export const routes: readonly Route[] = [
+  r('GET /_ping', 'OK, with Api-Version', system.ping),
+  r('HEAD /_ping', 'as GET, no body', system.ping),
+  r('GET /version', '`docker version`', system.version),
+  r('GET /info', '`docker info`', system.info),
+  r('GET /containers/json', '`docker ps`', containers.list),
+  r('GET /containers/{id}/json', '`docker inspect`', containers.inspect),
+  r('POST /containers/{id}/start', 'start (204, 304 when running)', containers.start),
+  r('POST /containers/{id}/kill', 'kill (409 when not running)', containers.kill),
+  r('POST /containers/{id}/stop', 'stop', containers.stop),
+  r('POST /containers/{id}/wait', 'wait for the exit status', containers.wait),
+  r('POST /containers/{id}/resize', 'TTY size', containers.resize),
+  r('POST /containers/{id}/attach', '`docker attach` (hijacked)', attach),
+  r('POST /containers/{id}/exec', 'exec create', execs.create),
+  r('POST /exec/{id}/start', 'exec start (hijacked)', execs.start),
+  r('GET /exec/{id}/json', 'exec inspect', execs.inspect),
+  r('POST /exec/{id}/resize', 'exec TTY size', execs.resize),
+];
