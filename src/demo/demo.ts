@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HijackError } from '../errors.js';
-import { presetRules } from '../gateway/config/presets.js';
 import { observeGateway, type LogDestination, type Observer } from '../gateway/observe/index.js';
 import { parseRule } from '../gateway/policy/rule.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import type { LogLevel } from '../gateway/types.js';
 import { createEngine, type Engine } from './engine/index.js';
+import { routes } from './engine/routes.js';
 
 /** Options of {@link startDemo}. */
 export interface DemoOptions {
@@ -51,9 +51,14 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-/** The demo's rules: the `exec` preset (ps, inspect, version, exec, attach, wait) plus container start. */
+/**
+ * The demo's rules: exactly the engine's route table (so the gateway allows what the demo
+ * implements and refuses the rest with 403/405 before the engine's 501).
+ */
 export function demoRules() {
-  return [...presetRules('exec'), parseRule('POST /containers/{id}/start', 'allow', 'hijack demo')];
+  return routes.map((r) =>
+    parseRule(`${r.method} ${r.path.replace(/\{(\w+)\*\}/g, '{$1}')}`, 'allow', 'hijack demo'),
+  );
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -144,13 +149,16 @@ export function instructions(gatewayUrl: string, liveUrl: string): string {
     [`echo hello | ${h} exec -i c1 cat`, 'stdin in, output back'],
     [`${h} exec c1 sleep 30`, 'then watch it on the live page'],
     [`${h} ps`, 'list the demo containers'],
+    [`${h} logs -f c2`, 'follow what c2 prints (type into `docker attach c2`)'],
+    [`${h} events`, 'what the engine does, live'],
+    [`${h} exec -it c1 sh`, 'a small built-in shell in a TTY'],
     [`${h} rm -f c1`, "refused by the gateway's policy"],
   ];
   const width = Math.max(...cmds.map(([c]) => c.length)) + 3;
   return [
     'hijack demo: a Docker-compatible demo engine behind the hijack gateway',
     '',
-    `  gateway    ${gatewayUrl}   (policy: exec preset; everything else is refused)`,
+    `  gateway    ${gatewayUrl}   (policy: what the demo implements; everything else is refused)`,
     `  live page  ${liveUrl}`,
     `  JSON       ${liveUrl}connections.json`,
     `  metrics    ${liveUrl}metrics`,

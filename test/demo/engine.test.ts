@@ -123,18 +123,31 @@ async function collect(r: NodeJS.ReadableStream): Promise<string> {
 
 const T = { timeout: 20_000 };
 
-test('ping announces the API version; /version and unknown paths', T, async (t) => {
-  const { sock } = await startEngine(t);
-  const a = await raw(sock, 'HEAD /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-  assert.equal(a.status, 200);
-  assert.equal(a.headers['api-version'], '1.43');
-  assert.equal(a.headers['ostype'], 'linux');
-  const v = await json(sock, 'GET /v1.41/version HTTP/1.1\r\nHost: x\r\n\r\n');
-  assert.equal((v.body as { ApiVersion: string }).ApiVersion, '1.43');
-  const nf = await json(sock, 'GET /v1.41/nothing/here HTTP/1.1\r\nHost: x\r\n\r\n');
-  assert.equal(nf.status, 404);
-  assert.deepEqual(nf.body, { message: 'page not found' });
-});
+test(
+  'ping announces the API version; /version; unknown paths answer 501 naming the demo',
+  T,
+  async (t) => {
+    const { sock } = await startEngine(t);
+    const a = await raw(sock, 'HEAD /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(a.status, 200);
+    assert.equal(a.headers['api-version'], '1.43');
+    assert.equal(a.headers['ostype'], 'linux');
+    const v = await json(sock, 'GET /v1.41/version HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal((v.body as { ApiVersion: string }).ApiVersion, '1.43');
+    const nf = await json(sock, 'GET /v1.41/nothing/here HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(nf.status, 501);
+    assert.match(
+      (nf.body as { message: string }).message,
+      /^the demo engine has no \/nothing endpoint/,
+    );
+    const nc = await json(sock, 'POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(nc.status, 501);
+    assert.match(
+      (nc.body as { message: string }).message,
+      /^the demo engine has no POST \/containers\/create endpoint/,
+    );
+  },
+);
 
 test("API versions outside min..max are refused with dockerd's message", T, async (t) => {
   const { sock } = await startEngine(t);

@@ -27,6 +27,7 @@ export async function attach(ctx: EngineContext, call: Call): Promise<void> {
     headers: [],
   });
   ctx.track(session);
+  ctx.events.container(c, 'attach');
   const wantOut = flag(q, 'stdout');
   const wantErr = flag(q, 'stderr');
   if (logs) {

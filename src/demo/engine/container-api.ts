@@ -8,15 +8,26 @@ import type { ServerResponse } from 'node:http';
 import type { EngineContext } from './context.js';
 import type { Container } from './containers.js';
 import { ApiError, flag, readJson, sendJson } from './http.js';
+import { psFilters, psMatches } from './ps-filters.js';
+import { IGNORED_SIGNALS, signalNumber } from './signals.js';
+import { ttySize } from './tty-size.js';
 import type { Call } from './route-table.js';
 
 /** `GET /containers/json` (`docker ps`). */
 export function list(ctx: EngineContext, { res, query }: Call): void {
-  const all = flag(query, 'all');
+  const filters = psFilters(query.get('filters'));
+  // Any filter but a running-only status one lists stopped containers too, as dockerd does.
+  const all =
+    flag(query, 'all') ||
+    [...filters.keys()].some((k) => k !== 'status') ||
+    (filters.get('status') ?? []).some((s) => s !== 'running');
+  const limit = Number(query.get('limit') ?? -1);
+  const found = ctx.containers.filter((c) => (all || c.running) && psMatches(c, filters));
+  const listed = Number.isInteger(limit) && limit > 0 ? found.slice(0, limit) : found;
   sendJson(
     res,
     200,
-    ctx.containers.filter((c) => all || c.running).map((c) => c.summary()),
+    listed.map((c) => c.summary()),
     ctx.headers,
   );
 }
@@ -40,24 +51,41 @@ export async function start(ctx: EngineContext, { req, res, params }: Call): Pro
   res.end();
 }
 
-async function halt(ctx: EngineContext, { req, res, params }: Call, kill: boolean) {
+/** `POST /containers/{id}/kill[?signal=…]`: 204 once it exited, 409 when it was not running. */
+export async function kill(ctx: EngineContext, { req, res, params, query }: Call): Promise<void> {
   const c = ctx.mustContainer(params.id!);
   await readJson(req);
-  if (!c.running && kill) throw new ApiError(409, `Container ${c.id} is not running`);
-  await c.kill();
+  const signal = signalNumber(query.get('signal') ?? 'KILL');
+  if (!c.running) throw new ApiError(409, `Container ${c.id} is not running`);
+  // A built-in command has no signal handlers: ignored-by-default signals do nothing.
+  if (!IGNORED_SIGNALS.has(signal)) await c.kill(signal);
   res.writeHead(204, ctx.headers);
   res.end();
 }
 
-/** `POST /containers/{id}/kill`: 204 once it exited, 409 when it was not running. */
-export const kill = (ctx: EngineContext, call: Call) => halt(ctx, call, true);
-/** `POST /containers/{id}/stop`: 204 once it exited (also when it was not running). */
-export const stop = (ctx: EngineContext, call: Call) => halt(ctx, call, false);
+/** `POST /containers/{id}/stop`: SIGTERM, 204 once it exited; 304 when it was not running. */
+export async function stop(ctx: EngineContext, { req, res, params }: Call): Promise<void> {
+  const c = ctx.mustContainer(params.id!);
+  await readJson(req);
+  if (!c.running) {
+    res.writeHead(304, ctx.headers);
+    res.end();
+    return;
+  }
+  await c.kill(15);
+  ctx.events.container(c, 'stop');
+  res.writeHead(204, ctx.headers);
+  res.end();
+}
 
 /** `POST /containers/{id}/resize`: 200 (the size goes to the container's TTY). */
-export async function resize(ctx: EngineContext, { req, res, params }: Call): Promise<void> {
-  ctx.mustContainer(params.id!);
+export async function resize(ctx: EngineContext, call: Call): Promise<void> {
+  const { req, res, params, query } = call;
+  const c = ctx.mustContainer(params.id!);
   await readJson(req);
+  const size = ttySize(query);
+  c.size = size;
+  ctx.events.container(c, 'resize', { height: String(size.rows), width: String(size.cols) });
   res.writeHead(200, { ...ctx.headers, 'Content-Length': 0 });
   res.end();
 }
@@ -75,9 +103,9 @@ function waitFor(ctx: EngineContext, res: ServerResponse, c: Container, conditio
   }
   res.writeHead(200, { ...ctx.headers, 'Content-Type': 'application/json' });
   res.flushHeaders();
-  ctx.pendingWaits.add(res);
+  ctx.openAnswers.add(res);
   const answer = (status: number) => {
-    ctx.pendingWaits.delete(res);
+    ctx.openAnswers.delete(res);
     if (!res.writableEnded) res.end(JSON.stringify({ StatusCode: status }) + '\n');
   };
   if (!c.running && condition !== 'next-exit') {
@@ -86,7 +114,7 @@ function waitFor(ctx: EngineContext, res: ServerResponse, c: Container, conditio
   }
   c.once('exit', answer);
   res.once('close', () => {
-    ctx.pendingWaits.delete(res);
+    ctx.openAnswers.delete(res);
     c.off('exit', answer);
   });
 }

@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Command } from './commands.js';
+import { LogBook } from './logbook.js';
+import type { TtySize } from './tty-size.js';
 import { Broadcast, runCommand } from './process.js';
 
 /** How a demo container is declared. */
@@ -48,6 +50,11 @@ export function containerIdFor(name: string): string {
   return createHash('sha256').update(`hijack-demo-container:${name}`).digest('hex');
 }
 
+/** The id of the demo's image named `name` (`sha256:` + 64 hex, stable). */
+export function imageIdFor(name: string): string {
+  return `sha256:${containerIdFor('image:' + name)}`;
+}
+
 function ago(ms: number): string {
   const s = Math.max(1, Math.round(ms / 1000));
   if (s < 60) return s === 1 ? 'Less than a second' : `${s} seconds`;
@@ -59,7 +66,9 @@ function ago(ms: number): string {
 
 /**
  * One fake container. Its main process runs `cmd` from the engine's commands; its output
- * goes to whoever is attached. Emits 'exit' (status) when the main process ends.
+ * goes to whoever is attached and to its {@link LogBook}. Emits 'exit' (status) when the
+ * main process ends, and 'lifecycle' (action, attributes) for Docker's events: `start`,
+ * `kill` (signal), `die` (exitCode).
  */
 export class Container extends EventEmitter {
   readonly id: string;
@@ -82,7 +91,12 @@ export class Container extends EventEmitter {
   /** The main process's stdout and stderr, fanned out to attached clients. */
   stdout = new Broadcast();
   stderr = new Broadcast();
+  /** The TTY size from the last resize (0 × 0 until one). */
+  size: TtySize = { rows: 0, cols: 0 };
+  /** Everything the main process printed, by line (`docker logs`). */
+  readonly logs = new LogBook();
   private abort: AbortController | null = null;
+  private killedBy = 0;
   private exited: Promise<number> = Promise.resolve(0);
 
   constructor(
@@ -111,8 +125,9 @@ export class Container extends EventEmitter {
     this.stdin = new PassThrough();
     this.stdin.on('error', () => {});
     if (!this.openStdin) this.stdin.end();
-    this.stdout = new Broadcast();
-    this.stderr = new Broadcast();
+    this.stdout = new Broadcast(undefined, (c) => this.logs.write('stdout', c));
+    this.stderr = new Broadcast(undefined, (c) => this.logs.write('stderr', c));
+    this.emit('lifecycle', 'start', {});
     const signal = this.abort.signal;
     this.exited = runCommand(this.commands, this.cmd, {
       stdin: this.stdin,
@@ -122,19 +137,29 @@ export class Container extends EventEmitter {
       signal,
     }).then((status) => {
       this.running = false;
-      this.exitCode = status;
+      this.exitCode = this.killedBy ? 128 + this.killedBy : status;
+      this.killedBy = 0;
       this.finishedAt = Date.now();
       this.pid = 0;
       this.stdin?.destroy();
       this.stdin = null;
       this.abort = null;
-      this.emit('exit', status);
-      return status;
+      this.logs.flush();
+      this.emit('lifecycle', 'die', { exitCode: String(this.exitCode) });
+      this.emit('exit', this.exitCode);
+      return this.exitCode;
     });
   }
 
-  /** Kills the main process (status 137); resolves when it has exited. */
-  async kill(): Promise<void> {
+  /**
+   * Kills the main process with signal number `signal` (exit status 128 + signal, as a
+   * process without handlers); resolves once it exited.
+   */
+  async kill(signal = 9): Promise<void> {
+    if (this.abort && !this.abort.signal.aborted) {
+      this.emit('lifecycle', 'kill', { signal: String(signal) });
+      this.killedBy = signal;
+    }
     this.abort?.abort();
     await this.exited;
   }
@@ -142,6 +167,11 @@ export class Container extends EventEmitter {
   /** Resolves with the exit status once the main process ended (at once if it is not running). */
   wait(): Promise<number> {
     return this.running ? this.exited : Promise.resolve(this.exitCode);
+  }
+
+  /** The image's id (`sha256:…`, stable for the name). */
+  get imageId(): string {
+    return imageIdFor(this.image);
   }
 
   /** Docker's `State.Status`. */
@@ -161,7 +191,7 @@ export class Container extends EventEmitter {
       Id: this.id,
       Names: [`/${this.name}`],
       Image: this.image,
-      ImageID: `sha256:${containerIdFor('image:' + this.image)}`,
+      ImageID: this.imageId,
       Command: this.cmd.join(' '),
       Created: Math.floor(this.created / 1000),
       Ports: [],
@@ -194,7 +224,7 @@ export class Container extends EventEmitter {
         StartedAt: this.startedAt ? iso(this.startedAt) : ZERO_TIME,
         FinishedAt: this.finishedAt ? iso(this.finishedAt) : ZERO_TIME,
       },
-      Image: `sha256:${containerIdFor('image:' + this.image)}`,
+      Image: this.imageId,
       Name: `/${this.name}`,
       RestartCount: 0,
       Driver: 'hijack-demo',

@@ -10,7 +10,9 @@ import { MULTIPLEXED_STREAM, RAW_STREAM } from '../../stream/index.js';
 import type { Command } from './commands.js';
 import type { Container } from './containers.js';
 import { ApiError, compareVersions } from './http.js';
+import { EventLog } from './events.js';
 import type { Session } from './session.js';
+import type { TtySize } from './tty-size.js';
 
 /** The engine's version string (`Server: hijack-demo/…`, `/version`). */
 export const SERVER_VERSION = '0.1.0';
@@ -30,13 +32,18 @@ export interface ExecRecord {
   exitCode: number | null;
   pid: number;
   abort: AbortController;
+  /** The TTY size from the last resize (0 × 0 until one). */
+  size: TtySize;
 }
 
 /** What the engine's handlers share. */
 export class EngineContext {
   readonly execs = new Map<string, ExecRecord>();
   readonly sessions = new Set<Session>();
-  readonly pendingWaits = new Set<ServerResponse>();
+  /** Answers held open (wait, logs --follow, events) that the engine's close() ends. */
+  readonly openAnswers = new Set<ServerResponse>();
+  /** What the engine did, for `GET /events`. */
+  readonly events = new EventLog();
   /** Headers on every answer, as dockerd sends them. */
   readonly headers: Record<string, string>;
   /** The same headers as `Name: value` lines (for hijacked heads). */

@@ -17,7 +17,7 @@ import { builtinCommands, type Command } from './commands.js';
 import { Container, defaultContainers, type ContainerSpec } from './containers.js';
 import { EngineContext } from './context.js';
 import { ApiError, compareVersions, sendJson, splitVersion, wantsUpgrade } from './http.js';
-import { matchRoute } from './route-table.js';
+import { matchRoute, notImplementedMessage } from './route-table.js';
 import { routes } from './routes.js';
 
 /** Options of {@link createEngine}. Give `socketPath` or `port` (default: port 0 on loopback). */
@@ -120,6 +120,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
       );
     }
     const c = new Container(spec, commands);
+    c.on('lifecycle', (action: string, attrs: Record<string, string>) =>
+      ctx.events.container(c, action, attrs),
+    );
     containers.push(c);
     if (spec.running ?? true) c.start(ctx.nextPid());
     else {
@@ -151,7 +154,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     }
     const version = asked ?? apiVersion;
     const found = matchRoute(routes, method, path);
-    if (!found) throw new ApiError(404, 'page not found');
+    if (!found) throw new ApiError(501, notImplementedMessage(routes, method, path));
     await found.route.handler(ctx, {
       req,
       res,
@@ -253,7 +256,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       closing = true;
       for (const e of ctx.execs.values()) e.abort.abort();
       await Promise.all(containers.map((c) => c.kill()));
-      for (const res of ctx.pendingWaits) res.end();
+      for (const res of ctx.openAnswers) res.end();
       const timeout = options.shutdownTimeout ?? 2000;
       await tracker.shutdown({ timeout }).catch(() => {});
       for (const s of ctx.sessions) s.socket.destroy();

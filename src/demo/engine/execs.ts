@@ -11,6 +11,10 @@ import { ApiError, readJson, sendJson } from './http.js';
 import { runCommand } from './process.js';
 import type { Call } from './route-table.js';
 import { openSession, type Session } from './session.js';
+import { ttySize } from './tty-size.js';
+
+/** How long after the 101 head an exec's command starts (see start()). */
+export const PROCESS_START_MS = 15;
 
 /** Docker's `["a", "b"]` fields: an array of strings, or 400. */
 export function stringArray(v: unknown, what: string): string[] {
@@ -42,8 +46,10 @@ export async function create(ctx: EngineContext, { req, res, params }: Call): Pr
     exitCode: null,
     pid: 0,
     abort: new AbortController(),
+    size: { rows: 0, cols: 0 },
   };
   ctx.execs.set(e.id, e);
+  ctx.events.container(c, `exec_create: ${cmd.join(' ')}`, { execID: e.id });
   sendJson(res, 201, { Id: e.id }, ctx.headers);
 }
 
@@ -69,7 +75,9 @@ export async function start(ctx: EngineContext, call: Call): Promise<void> {
   const done = (status: number) => {
     e.exitCode = status;
     e.running = false;
+    ctx.events.container(e.container, 'exec_die', { execID: e.id, exitCode: String(status) });
   };
+  ctx.events.container(e.container, `exec_start: ${e.cmd.join(' ')}`, { execID: e.id });
   // The exec dies with its container.
   const onExit = () => e.abort.abort();
   e.container.once('exit', onExit);
@@ -108,6 +116,10 @@ export async function start(ctx: EngineContext, call: Call): Promise<void> {
   ctx.track(session);
   // A client that disappears kills the exec (nothing could read its output any more).
   void session.closed.then(() => e.abort.abort());
+  // Start the command a moment after the head, as a process start does in dockerd: clients
+  // such as docker-py read the head through a buffered HTTP reader and then the stream from
+  // the raw socket, so output arriving together with the head would be lost to them.
+  await new Promise((r) => setTimeout(r, PROCESS_START_MS));
   const stdin = e.attachStdin ? session.stdin : emptyStdin(session);
   const sink = new PassThrough().resume();
   const status = await runCommand(ctx.commands, e.cmd, {
@@ -153,9 +165,10 @@ export function inspect(ctx: EngineContext, { res, params }: Call): void {
 }
 
 /** `POST /exec/{id}/resize`: 200. */
-export async function resize(ctx: EngineContext, { req, res, params }: Call): Promise<void> {
-  ctx.mustExec(params.id!);
+export async function resize(ctx: EngineContext, { req, res, params, query }: Call): Promise<void> {
+  const e = ctx.mustExec(params.id!);
   await readJson(req);
+  e.size = ttySize(query);
   res.writeHead(200, { ...ctx.headers, 'Content-Length': 0 });
   res.end();
 }

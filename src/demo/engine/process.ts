@@ -72,7 +72,8 @@ export async function runCommand(
 
 /**
  * A writable that copies every chunk to each current target (a container's output to
- * every attached client) and keeps the last `keep` bytes for `logs=1`. A write completes
+ * every attached client) and keeps the last `keep` bytes for `logs=1`; `tap` sees every
+ * chunk (the container's log). A write completes
  * when every target accepted it; a target that fails is dropped, not the whole stream.
  */
 export class Broadcast extends Writable {
@@ -80,7 +81,10 @@ export class Broadcast extends Writable {
   private log: Buffer[] = [];
   private logBytes = 0;
 
-  constructor(private readonly keep = 64 * 1024) {
+  constructor(
+    private readonly keep = 64 * 1024,
+    private readonly tap?: (chunk: Buffer) => void,
+  ) {
     super();
   }
 
@@ -90,6 +94,7 @@ export class Broadcast extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.tap?.(chunk);
     this.log.push(chunk);
     this.logBytes += chunk.length;
     while (this.logBytes > this.keep && this.log.length > 1) {

@@ -97,14 +97,14 @@ export function notImplementedMessage(
   return `the demo engine has no ${what} endpoint (it implements only what \`hijack demo\` documents in docs/demo.md)`;
 }
 
+const ID_FAMILIES = ['containers', 'exec', 'images', 'networks', 'volumes', 'plugins'];
+const NOT_IDS = ['json', 'create', 'prune', 'load', 'search', 'get'];
+
 /** `/containers/abc/archive` → `/containers/{id}/archive` for the message. */
 function genericPath(path: string): string {
   const seg = segments(path);
-  if (
-    seg.length >= 3 &&
-    ['containers', 'exec', 'images', 'networks', 'volumes'].includes(seg[0]!)
-  ) {
-    return `/${seg[0]}/{id}/${seg.slice(2).join('/')}`;
+  if (seg.length >= 2 && ID_FAMILIES.includes(seg[0]!) && !NOT_IDS.includes(seg[1]!)) {
+    return ['', seg[0], '{id}', ...seg.slice(2)].join('/');
   }
   return path;
 }

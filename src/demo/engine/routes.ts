@@ -8,6 +8,8 @@
 import { attach } from './attach.js';
 import * as containers from './container-api.js';
 import * as execs from './execs.js';
+import * as images from './images.js';
+import { events, logs } from './logs-events.js';
 import type { Handler, Route } from './route-table.js';
 import * as system from './system.js';
 
@@ -22,8 +24,10 @@ export const routes: readonly Route[] = [
   r('HEAD /_ping', 'as GET, no body', system.ping),
   r('GET /version', '`docker version`', system.version),
   r('GET /info', '`docker info`', system.info),
-  r('GET /containers/json', '`docker ps`', containers.list),
+  r('GET /events', '`docker events` (since, until, filters; live)', events),
+  r('GET /containers/json', '`docker ps` (all, limit, filters)', containers.list),
   r('GET /containers/{id}/json', '`docker inspect`', containers.inspect),
+  r('GET /containers/{id}/logs', '`docker logs` (follow, since, until, tail, timestamps)', logs),
   r('POST /containers/{id}/start', 'start (204, 304 when running)', containers.start),
   r('POST /containers/{id}/kill', 'kill (409 when not running)', containers.kill),
   r('POST /containers/{id}/stop', 'stop', containers.stop),
@@ -34,4 +38,6 @@ export const routes: readonly Route[] = [
   r('POST /exec/{id}/start', 'exec start (hijacked)', execs.start),
   r('GET /exec/{id}/json', 'exec inspect', execs.inspect),
   r('POST /exec/{id}/resize', 'exec TTY size', execs.resize),
+  r('GET /images/json', '`docker images`', images.list),
+  r('GET /images/{name*}/json', '`docker image inspect`', images.inspect),
 ];

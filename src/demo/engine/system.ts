@@ -3,7 +3,9 @@
  *
  * @module
  */
+import { cpus, release, totalmem } from 'node:os';
 import { SERVER_VERSION, type EngineContext } from './context.js';
+import { imageNames } from './images.js';
 import { sendJson } from './http.js';
 import type { Call } from './route-table.js';
 
@@ -19,31 +21,52 @@ export function ping(ctx: EngineContext, { res, method }: Call): void {
   res.end(method === 'HEAD' ? undefined : 'OK');
 }
 
-/** `GET /version` (`docker version`). */
+const arch = () => (process.arch === 'x64' ? 'amd64' : process.arch);
+/** When the demo says it was built: fixed (the demo has no build). */
+const BUILD_TIME = '2025-01-01T00:00:00.000000000+00:00';
+
+/** `GET /version` (`docker version`): every field dockerd fills, Components[0].Details too. */
 export function version(ctx: EngineContext, { res }: Call): void {
+  const facts = {
+    GitCommit: 'hijack',
+    GoVersion: `node ${process.version}`,
+    Os: 'linux',
+    Arch: arch(),
+    KernelVersion: release(),
+    BuildTime: BUILD_TIME,
+  };
   sendJson(
     res,
     200,
     {
       Platform: { Name: 'hijack demo engine' },
       Components: [
-        { Name: 'Engine', Version: SERVER_VERSION, Details: { ApiVersion: ctx.apiVersion } },
+        {
+          Name: 'Engine',
+          Version: SERVER_VERSION,
+          Details: {
+            ApiVersion: ctx.apiVersion,
+            Arch: facts.Arch,
+            BuildTime: facts.BuildTime,
+            Experimental: 'false',
+            GitCommit: facts.GitCommit,
+            GoVersion: facts.GoVersion,
+            KernelVersion: facts.KernelVersion,
+            MinAPIVersion: ctx.minApiVersion,
+            Os: facts.Os,
+          },
+        },
       ],
       Version: SERVER_VERSION,
       ApiVersion: ctx.apiVersion,
       MinAPIVersion: ctx.minApiVersion,
-      GitCommit: 'hijack',
-      GoVersion: `node ${process.version}`,
-      Os: 'linux',
-      Arch: process.arch === 'x64' ? 'amd64' : process.arch,
-      KernelVersion: '',
-      BuildTime: '',
+      ...facts,
     },
     ctx.headers,
   );
 }
 
-/** `GET /info` (`docker info`). */
+/** `GET /info` (`docker info`): dockerd's fields, with the demo's values. */
 export function info(ctx: EngineContext, { res }: Call): void {
   const all = ctx.containers;
   const running = all.filter((c) => c.running).length;
@@ -51,20 +74,78 @@ export function info(ctx: EngineContext, { res }: Call): void {
     res,
     200,
     {
-      ID: 'hijack-demo',
+      ID: 'HIJK:DEMO:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000',
       Containers: all.length,
       ContainersRunning: running,
       ContainersPaused: 0,
       ContainersStopped: all.length - running,
-      Images: 1,
+      Images: imageNames(ctx).length,
       Driver: 'hijack-demo',
+      DriverStatus: [],
+      Plugins: { Volume: [], Network: ['none'], Authorization: null, Log: ['json-file'] },
+      MemoryLimit: false,
+      SwapLimit: false,
+      KernelMemory: false,
+      KernelMemoryTCP: false,
+      CpuCfsPeriod: false,
+      CpuCfsQuota: false,
+      CPUShares: false,
+      CPUSet: false,
+      PidsLimit: false,
+      IPv4Forwarding: false,
+      BridgeNfIptables: false,
+      BridgeNfIp6tables: false,
+      Debug: false,
+      NFd: 0,
+      OomKillDisable: false,
+      NGoroutines: 0,
+      SystemTime: new Date().toISOString(),
+      LoggingDriver: 'json-file',
+      CgroupDriver: 'none',
+      CgroupVersion: '2',
+      NEventsListener: ctx.events.listenerCount('event'),
+      KernelVersion: release(),
       OperatingSystem: 'hijack demo engine',
+      OSVersion: SERVER_VERSION,
       OSType: 'linux',
       Architecture: process.arch === 'x64' ? 'x86_64' : process.arch,
+      IndexServerAddress: 'https://index.docker.io/v1/',
+      RegistryConfig: {
+        AllowNondistributableArtifactsCIDRs: [],
+        AllowNondistributableArtifactsHostnames: [],
+        InsecureRegistryCIDRs: [],
+        IndexConfigs: {},
+        Mirrors: [],
+      },
+      NCPU: cpus().length,
+      MemTotal: totalmem(),
+      GenericResources: null,
+      DockerRootDir: '/nonexistent/hijack-demo',
+      HttpProxy: '',
+      HttpsProxy: '',
+      NoProxy: '',
       Name: 'hijack-demo',
+      Labels: [],
+      ExperimentalBuild: false,
       ServerVersion: SERVER_VERSION,
-      NCPU: 1,
-      MemTotal: 0,
+      Runtimes: { 'hijack-demo': { path: 'built-in commands' } },
+      DefaultRuntime: 'hijack-demo',
+      Swarm: {
+        NodeID: '',
+        NodeAddr: '',
+        LocalNodeState: 'inactive',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      },
+      LiveRestoreEnabled: false,
+      Isolation: '',
+      InitBinary: '',
+      ContainerdCommit: { ID: '', Expected: '' },
+      RuncCommit: { ID: '', Expected: '' },
+      InitCommit: { ID: '', Expected: '' },
+      SecurityOptions: [],
+      Warnings: ['the hijack demo engine runs built-in commands in its own process: no isolation'],
     },
     ctx.headers,
   );
