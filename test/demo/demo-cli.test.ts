@@ -145,3 +145,96 @@ test('hijack demo: bad flags exit 2 with a message', { timeout: 20_000 }, async 
   assert.equal(await port.exit, 2);
   assert.match(port.err(), /--port must be a port number/);
 });
+
+/** Starts `hijack demo`, resolves with its gateway URL once the banner is out. */
+async function startDemoCli(): Promise<{ run: Run; gateway: string }> {
+  const run = runCli(['demo', '--port', '0', '--log-level', 'silent']);
+  for (let i = 0; i < 100 && !run.out().includes('Ctrl-C'); i++) await sleep(100);
+  const gateway = /^ {2}gateway {4}(tcp:\/\/127\.0\.0\.1:\d+)/m.exec(run.out())?.[1];
+  assert.ok(gateway, `gateway printed:\n${run.out()}\n${run.err()}`);
+  return { run, gateway };
+}
+
+for (const [name, bin] of [
+  ['Docker CLI 28', DOCKER],
+  ['Docker CLI 20.10', '/usr/bin/docker'],
+] as const) {
+  test(
+    `hijack demo through the gateway with ${name}: logs, logs -f, events, ps --filter, image inspect, kill`,
+    { timeout: 60_000 },
+    async (t) => {
+      if (!requirePeer(t, bin, name)) return;
+      const config = mkdtempSync(join(tmpdir(), 'docker-config-'));
+      const { run, gateway } = await startDemoCli();
+      const dk = (args: string[], input?: string) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+          const c = spawn(bin, ['-H', gateway, ...args], {
+            stdio: ['pipe', 'pipe', 'pipe'],
+            env: { ...process.env, DOCKER_CONFIG: config },
+          });
+          let stdout = '';
+          let stderr = '';
+          c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+          c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+          const timer = setTimeout(() => c.kill('SIGKILL'), 15_000);
+          c.once('exit', (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr });
+          });
+          c.stdin.end(input);
+        });
+      try {
+        const since = (Date.now() / 1000).toFixed(3);
+        // c2 is `cat` with StdinOnce: attach with stdin, then its logs hold what it printed.
+        const att = await dk(['attach', '--sig-proxy=false', 'c2'], 'to c2\n');
+        assert.equal(att.code, 0, att.stderr);
+        assert.equal(att.stdout, 'to c2\n');
+        const logs = await dk(['logs', 'c2']);
+        assert.deepEqual(logs, { code: 0, stdout: 'to c2\n', stderr: '' });
+        // Start it again, follow its logs, kill it: the follower ends by itself.
+        assert.equal((await dk(['start', 'c2'])).code, 0);
+        const follow = dk(['logs', '-f', '--tail', '1', 'c2']);
+        await sleep(500);
+        const kill = await dk(['kill', 'c2']);
+        assert.equal(kill.code, 0, kill.stderr);
+        assert.deepEqual(await follow, { code: 0, stdout: 'to c2\n', stderr: '' });
+        const until = (Date.now() / 1000 + 0.3).toFixed(3);
+        await sleep(400);
+        const ev = await dk([
+          'events',
+          '--since',
+          since,
+          '--until',
+          until,
+          '--format',
+          '{{.Action}} {{.Actor.Attributes.name}}',
+        ]);
+        assert.equal(ev.code, 0, ev.stderr);
+        assert.deepEqual(ev.stdout.trim().split('\n'), [
+          'attach c2',
+          'die c2',
+          'start c2',
+          'kill c2',
+          'die c2',
+        ]);
+        const ps = await dk(['ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}}']);
+        assert.deepEqual(ps.stdout.trim().split('\n').sort(), ['c2', 'c3']);
+        const img = await dk([
+          'image',
+          'inspect',
+          'hijack/demo:latest',
+          '--format',
+          '{{.RepoTags}}',
+        ]);
+        assert.deepEqual(img, { code: 0, stdout: '[hijack/demo:latest]\n', stderr: '' });
+        // Not implemented: refused by the gateway before the engine's 501.
+        const rm = await dk(['rm', 'c3']);
+        assert.match(rm.stderr, /hijack gateway: .*not allowed/);
+      } finally {
+        run.child.kill('SIGKILL');
+        await run.exit;
+        rmSync(config, { recursive: true, force: true });
+      }
+    },
+  );
+}
