@@ -34,6 +34,11 @@ export interface DemoOptions {
 export interface Demo {
   /** `tcp://127.0.0.1:PORT`: the gateway, for `docker -H`. */
   readonly gatewayUrl: string;
+  /**
+   * `unix:///tmp/hijack-demo-…/gateway.sock`: the same gateway on a unix socket, where the
+   * Docker CLI's detach keys work (over tcp:// they hang the CLI; docs/gateway.md).
+   */
+  readonly gatewayUnixUrl: string;
   /** `http://127.0.0.1:PORT/`: the live connections page. */
   readonly liveUrl: string;
   /** The page's data for scripts. */
@@ -101,7 +106,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   let gateway: Gateway | undefined;
   let observer: Observer | undefined;
   const cleanup = async () => {
-    await gateway?.close({ timeout: 2000, grace: 1000 }).catch(() => undefined);
+    await gateway?.close({ timeout: 2000, grace: DEMO_STREAM_GRACE }).catch(() => undefined);
     await observer?.close().catch(() => undefined);
     await engine.close().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -109,7 +114,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   try {
     const engineHost = await engine.listen();
     gateway = createGateway({
-      listen: [{ kind: 'tcp', host: bind, port }],
+      listen: [
+        { kind: 'tcp', host: bind, port },
+        { kind: 'unix', path: join(dir, 'gateway.sock'), mode: 0o600 },
+      ],
       upstream: engineHost,
       policy: { rules: demoRules() },
     });
@@ -117,15 +125,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       log: { level: options.logLevel ?? 'info', destination: options.logDestination ?? 'stderr' },
       live: { listen: { kind: 'tcp', host: bind, port: livePort } },
     });
-    const [addr] = await gateway.listen();
+    const [addr, unixAddr] = await gateway.listen();
     const urls = await observer.listen();
     const gatewayUrl = addr!.url;
+    const gatewayUnixUrl = unixAddr!.url;
     const liveUrl = urls.live!;
     const g = gateway;
     const o = observer;
     let closing: Promise<void> | undefined;
     return {
       gatewayUrl,
+      gatewayUnixUrl,
       liveUrl,
       jsonUrl: `${liveUrl}connections.json`,
       metricsUrl: urls.metrics ?? `${liveUrl}metrics`,
@@ -133,7 +143,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       engine,
       gateway: g,
       observer: o,
-      instructions: () => instructions(gatewayUrl, liveUrl),
+      instructions: () => instructions(gatewayUrl, liveUrl, gatewayUnixUrl),
       close: () => (closing ??= cleanup()),
     };
   } catch (err) {
@@ -142,8 +152,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   }
 }
 
+/** The demo's shutdown grace for open streams (ms). */
+export const DEMO_STREAM_GRACE = 1000;
+
 /** The text `hijack demo` prints: addresses, then the commands to run next. */
-export function instructions(gatewayUrl: string, liveUrl: string): string {
+export function instructions(gatewayUrl: string, liveUrl: string, unixUrl?: string): string {
   const h = `docker -H ${gatewayUrl}`;
   const cmds: [string, string][] = [
     [`echo hello | ${h} exec -i c1 cat`, 'stdin in, output back'],
@@ -159,6 +172,9 @@ export function instructions(gatewayUrl: string, liveUrl: string): string {
     'hijack demo: a Docker-compatible demo engine behind the hijack gateway',
     '',
     `  gateway    ${gatewayUrl}   (policy: what the demo implements; everything else is refused)`,
+    ...(unixUrl
+      ? [`  unix       ${unixUrl}   (the same; ctrl-p ctrl-q detach works here, not over tcp://)`]
+      : []),
     `  live page  ${liveUrl}`,
     `  JSON       ${liveUrl}connections.json`,
     `  metrics    ${liveUrl}metrics`,

@@ -147,12 +147,14 @@ test('hijack demo: bad flags exit 2 with a message', { timeout: 20_000 }, async 
 });
 
 /** Starts `hijack demo`, resolves with its gateway URL once the banner is out. */
-async function startDemoCli(): Promise<{ run: Run; gateway: string }> {
+async function startDemoCli(): Promise<{ run: Run; gateway: string; live: string; unix: string }> {
   const run = runCli(['demo', '--port', '0', '--log-level', 'silent']);
   for (let i = 0; i < 100 && !run.out().includes('Ctrl-C'); i++) await sleep(100);
   const gateway = /^ {2}gateway {4}(tcp:\/\/127\.0\.0\.1:\d+)/m.exec(run.out())?.[1];
-  assert.ok(gateway, `gateway printed:\n${run.out()}\n${run.err()}`);
-  return { run, gateway };
+  const live = /^ {2}live page {2}(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(run.out())?.[1];
+  const unix = /^ {2}unix {7}(unix:\/\/\S+)/m.exec(run.out())?.[1];
+  assert.ok(gateway && live && unix, `addresses printed:\n${run.out()}\n${run.err()}`);
+  return { run, gateway, live, unix };
 }
 
 for (const [name, bin] of [
@@ -165,10 +167,10 @@ for (const [name, bin] of [
     async (t) => {
       if (!requirePeer(t, bin, name)) return;
       const config = mkdtempSync(join(tmpdir(), 'docker-config-'));
-      const { run, gateway } = await startDemoCli();
-      const dk = (args: string[], input?: string) =>
+      const { run, gateway, live, unix } = await startDemoCli();
+      const dk = (args: string[], input?: string, host = gateway) =>
         new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-          const c = spawn(bin, ['-H', gateway, ...args], {
+          const c = spawn(bin, ['-H', host, ...args], {
             stdio: ['pipe', 'pipe', 'pipe'],
             env: { ...process.env, DOCKER_CONFIG: config },
           });
@@ -230,6 +232,27 @@ for (const [name, bin] of [
         // Not implemented: refused by the gateway before the engine's 501.
         const rm = await dk(['rm', 'c3']);
         assert.match(rm.stderr, /hijack gateway: .*not allowed/);
+        // The same gateway on the printed unix socket (where the CLI's detach keys work).
+        const viaUnix = await dk(['ps', '--format', '{{.Names}}'], undefined, unix);
+        assert.deepEqual(viaUnix, { code: 0, stdout: 'c1\n', stderr: '' });
+
+        // SIGTERM with an exec open: the demo says what the stream will see, and it does.
+        const held = dk(['exec', 'c1', 'sleep', '30']);
+        let open = 0;
+        for (let i = 0; i < 100 && open === 0; i++) {
+          const snap = (await (await fetch(live + 'connections.json')).json()) as LiveSnapshot;
+          open = snap.connections.filter((c) => c.state === 'hijacked').length;
+          if (open === 0) await sleep(50);
+        }
+        assert.equal(open, 1);
+        run.child.kill('SIGTERM');
+        const r = await held;
+        assert.equal(r.code, 255);
+        assert.equal(await run.exit, 0);
+        assert.match(
+          run.err(),
+          /hijack demo: SIGTERM, shutting down: 1 open stream is half-closed now and cut after 1 s: .*docker exec then exits 255/,
+        );
       } finally {
         run.child.kill('SIGKILL');
         await run.exit;
