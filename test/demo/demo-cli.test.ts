@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LiveSnapshot } from '../../src/gateway/observe/index.js';
 import { requirePeer } from '../helpers/peers.js';
+import { runPeer } from '../helpers/run.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const DOCKER = '/usr/local/bin/docker';
@@ -169,21 +170,9 @@ for (const [name, bin] of [
       const config = mkdtempSync(join(tmpdir(), 'docker-config-'));
       const { run, gateway, live, unix } = await startDemoCli();
       const dk = (args: string[], input?: string, host = gateway) =>
-        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-          const c = spawn(bin, ['-H', host, ...args], {
-            stdio: ['pipe', 'pipe', 'pipe'],
-            env: { ...process.env, DOCKER_CONFIG: config },
-          });
-          let stdout = '';
-          let stderr = '';
-          c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-          c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-          const timer = setTimeout(() => c.kill('SIGKILL'), 15_000);
-          c.once('exit', (code) => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-          });
-          c.stdin.end(input);
+        runPeer(bin, ['-H', host, ...args], {
+          env: { ...process.env, DOCKER_CONFIG: config },
+          ...(input !== undefined ? { input } : {}),
         });
       try {
         const since = (Date.now() / 1000).toFixed(3);

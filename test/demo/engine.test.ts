@@ -213,13 +213,21 @@ test(
   },
 );
 
-test('TTY exec: raw bytes, stderr merged, raw-stream media type', T, async (t) => {
-  const { sock } = await startEngine(t);
-  const id = await createExec(sock, ['fail', '1', 'x'], { Tty: true, AttachStdin: false });
-  const a = await raw(sock, post(`/v1.43/exec/${id}/start`, { Detach: false, Tty: true }, UPGRADE));
-  assert.equal(a.headers['content-type'], 'application/vnd.docker.raw-stream');
-  assert.equal((await a.rest()).toString(), 'fail: about to exit with status 1\nfail: x\n');
-});
+test(
+  'TTY exec: unframed bytes with CR NL (as a terminal), stderr merged, raw-stream media type',
+  T,
+  async (t) => {
+    const { sock } = await startEngine(t);
+    const id = await createExec(sock, ['fail', '1', 'x'], { Tty: true, AttachStdin: false });
+    const a = await raw(
+      sock,
+      post(`/v1.43/exec/${id}/start`, { Detach: false, Tty: true }, UPGRADE),
+    );
+    assert.equal(a.headers['content-type'], 'application/vnd.docker.raw-stream');
+    // A TTY's output gets CR NL for NL (ONLCR), as from dockerd.
+    assert.equal((await a.rest()).toString(), 'fail: about to exit with status 1\r\nfail: x\r\n');
+  },
+);
 
 test(
   'attach: legacy 200 and Upgrade modes, logs replay, stdin once ends the main process',
@@ -363,7 +371,7 @@ test('custom commands and containers; a stale socket file is replaced', T, async
   );
   const id = (r.body as { Id: string }).Id;
   const a = await raw(sock, post(`/v1.41/exec/${id}/start`, { Tty: true }, UPGRADE));
-  assert.equal((await a.rest()).toString(), 'hello there\n');
+  assert.equal((await a.rest()).toString(), 'hello there\r\n');
   const ps = await json(sock, 'GET /containers/json?all=1 HTTP/1.1\r\nHost: x\r\n\r\n');
   assert.deepEqual(
     (ps.body as { Names: string[] }[]).map((c) => c.Names[0]),

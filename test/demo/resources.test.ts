@@ -4,13 +4,14 @@
  */
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEngine, type Command, type Engine } from '../../src/demo/engine/index.js';
 import { requirePeer } from '../helpers/peers.js';
+import { runPeer, type RunResult } from '../helpers/run.js';
 
 const CLIS = [
   ['Docker CLI 28', '/usr/local/bin/docker'],
@@ -59,28 +60,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a docker CLI against the engine; killed after `ms` (default 15 s). */
-function docker(bin: string, args: string[], ms = 15_000): Promise<Result> {
-  return new Promise((resolve) => {
-    const c = spawn(bin, ['-H', host, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DOCKER_CONFIG: dir },
-    });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const t = setTimeout(() => c.kill('SIGKILL'), ms);
-    c.once('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
+function docker(bin: string, args: string[], ms = 15_000): Promise<RunResult> {
+  return runPeer(bin, ['-H', host, ...args], {
+    env: { ...process.env, DOCKER_CONFIG: dir },
+    timeout: ms,
   });
 }
 
@@ -323,21 +307,8 @@ ev = list(c.events(since=t0 - 1, until=time.time() + 0.5, decode=True, filters={
 print(json.dumps({'events': [(e['Action'], e['Actor']['Attributes']['exitCode']) for e in ev]}))
 `;
   // Asynchronously: the engine runs in this process and must keep answering.
-  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
-    (resolve) => {
-      const c = spawn(py, ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-      c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      const timer = setTimeout(() => c.kill('SIGKILL'), 30_000);
-      c.once('exit', (status) => {
-        clearTimeout(timer);
-        resolve({ status, stdout, stderr });
-      });
-    },
-  );
-  assert.equal(r.status, 0, r.stderr);
+  const r = await runPeer(py, ['-c', script], { timeout: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout
     .trim()
     .split('\n')

@@ -19,6 +19,7 @@ import { EngineContext } from './context.js';
 import { ApiError, compareVersions, sendJson, splitVersion, wantsUpgrade } from './http.js';
 import { matchRoute, notImplementedMessage } from './route-table.js';
 import { routes } from './routes.js';
+import { createShell } from './shell.js';
 
 /** Options of {@link createEngine}. Give `socketPath` or `port` (default: port 0 on loopback). */
 export interface EngineOptions {
@@ -103,6 +104,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     }
     commands.set(name, fn);
   }
+  if (!options.commands?.sh) commands.set('sh', createShell(commands));
   const specs = options.containers ?? defaultContainers;
   const containers: Container[] = [];
   const ctx = new EngineContext(apiVersion, minApiVersion, commands, containers);

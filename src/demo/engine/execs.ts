@@ -12,6 +12,8 @@ import { runCommand } from './process.js';
 import type { Call } from './route-table.js';
 import { openSession, type Session } from './session.js';
 import { ttySize } from './tty-size.js';
+import { LineDiscipline } from './tty.js';
+import { readsTerminal } from './shell.js';
 
 /** How long after the 101 head an exec's command starts (see start()). */
 export const PROCESS_START_MS = 15;
@@ -55,9 +57,7 @@ export async function create(ctx: EngineContext, { req, res, params }: Call): Pr
 
 function emptyStdin(session: Session): PassThrough {
   session.stdin.resume();
-  const s = new PassThrough();
-  s.end();
-  return s;
+  return emptyInput();
 }
 
 /** `POST /exec/{id}/start`: the hijacked stream, or `{"Detach":true}` in the background. */
@@ -120,19 +120,65 @@ export async function start(ctx: EngineContext, call: Call): Promise<void> {
   // such as docker-py read the head through a buffered HTTP reader and then the stream from
   // the raw socket, so output arriving together with the head would be lost to them.
   await new Promise((r) => setTimeout(r, PROCESS_START_MS));
-  const stdin = e.attachStdin ? session.stdin : emptyStdin(session);
   const sink = new PassThrough().resume();
-  const status = await runCommand(ctx.commands, e.cmd, {
-    stdin,
-    stdout: e.attachStdout ? session.stdout : sink,
-    stderr: e.attachStderr ? session.stderr : sink,
-    env: e.env,
-    signal: e.abort.signal,
-  });
+  const status = tty
+    ? await runOnTerminal(ctx, e, session)
+    : await runCommand(ctx.commands, e.cmd, {
+        stdin: e.attachStdin ? session.stdin : emptyStdin(session),
+        stdout: e.attachStdout ? session.stdout : sink,
+        stderr: e.attachStderr ? session.stderr : sink,
+        env: e.env,
+        signal: e.abort.signal,
+      });
   e.container.off('exit', onExit);
   // The exit status is known before the stream ends: the CLI asks for it right after EOF.
   done(status);
   await session.close();
+}
+
+/**
+ * Runs a TTY exec's command behind a {@link LineDiscipline}: the client's raw keys are
+ * cooked here (echo, erase, ^C, ^D), output gets CR NL. ^C interrupts the command (status
+ * 130) unless the command took the terminal's foreground itself (the shell).
+ */
+async function runOnTerminal(ctx: EngineContext, e: ExecRecord, session: Session): Promise<number> {
+  const ld = new LineDiscipline(session.stdout, () => e.size);
+  if (e.attachStdin) {
+    session.stdin.on('data', (c: Buffer) => ld.feed(c));
+    session.stdin.once('end', () => ld.hangup());
+  } else {
+    session.stdin.resume();
+    ld.hangup();
+  }
+  const job = new AbortController();
+  const onAbort = () => job.abort();
+  e.abort.signal.addEventListener('abort', onAbort, { once: true });
+  let interrupted = false;
+  const release = ld.onInterrupt(() => {
+    interrupted = true;
+    job.abort();
+  });
+  const main =
+    ctx.commands.get(e.cmd[0] ?? '') ?? ctx.commands.get((e.cmd[0] ?? '').replace(/^.*\//, ''));
+  const stdin = main && readsTerminal.has(main) ? emptyInput() : ld.openJob();
+  const sink = new PassThrough().resume();
+  const status = await runCommand(ctx.commands, e.cmd, {
+    stdin,
+    stdout: e.attachStdout ? ld.output : sink,
+    stderr: e.attachStderr ? ld.output : sink,
+    env: e.env,
+    signal: job.signal,
+    tty: ld,
+  });
+  release();
+  e.abort.signal.removeEventListener('abort', onAbort);
+  return interrupted && !e.abort.signal.aborted ? 130 : status;
+}
+
+function emptyInput(): PassThrough {
+  const s = new PassThrough();
+  s.end();
+  return s;
 }
 
 /** `GET /exec/{id}/json`: state and exit code (set before the stream ends). */

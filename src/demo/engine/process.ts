@@ -6,6 +6,7 @@
  */
 import { Writable, type Readable } from 'node:stream';
 import { writeOut, type Command } from './commands.js';
+import type { Terminal } from './tty.js';
 
 /** Exit status dockerd reports when the executable cannot be started. */
 export const EXIT_NOT_STARTED = 126;
@@ -17,6 +18,8 @@ export interface RunIO {
   stderr: Writable;
   env: string[];
   signal: AbortSignal;
+  /** The terminal of a TTY exec. */
+  tty?: Terminal;
 }
 
 /** Turns Docker's `["KEY=value", …]` environment into a record (later entries win). */
@@ -60,6 +63,7 @@ export async function runCommand(
       stderr: io.stderr,
       env: envRecord(io.env),
       signal: io.signal,
+      ...(io.tty ? { tty: io.tty } : {}),
     });
     return Number.isInteger(status) ? status & 0xff : 1;
   } catch (err) {
