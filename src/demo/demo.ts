@@ -165,7 +165,8 @@ export function instructions(gatewayUrl: string, liveUrl: string, unixUrl?: stri
     [`${h} logs -f c2`, 'follow what c2 prints (type into `docker attach c2`)'],
     [`${h} events`, 'what the engine does, live'],
     [`${h} exec -it c1 sh`, 'a small built-in shell in a TTY'],
-    [`${h} rm -f c1`, "refused by the gateway's policy"],
+    [`${h} run --rm hijack/demo sh -c 'date; env'`, 'create, start, wait, remove'],
+    [`${h} pull alpine`, "refused by the gateway's policy (no registry here)"],
   ];
   const width = Math.max(...cmds.map(([c]) => c.length)) + 3;
   return [

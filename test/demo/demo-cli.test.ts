@@ -87,7 +87,7 @@ test(
       assert.equal(fail.code, 7);
       assert.match(fail.stderr, /boom/);
       // Refused by the policy.
-      const rm = await docker(gateway, ['rm', '-f', 'c1'], config);
+      const rm = await docker(gateway, ['pull', 'alpine'], config);
       assert.notEqual(rm.code, 0);
       assert.match(rm.stderr, /hijack gateway: .*not allowed/);
 
@@ -219,7 +219,7 @@ for (const [name, bin] of [
         ]);
         assert.deepEqual(img, { code: 0, stdout: '[hijack/demo:latest]\n', stderr: '' });
         // Not implemented: refused by the gateway before the engine's 501.
-        const rm = await dk(['rm', 'c3']);
+        const rm = await dk(['pull', 'alpine']);
         assert.match(rm.stderr, /hijack gateway: .*not allowed/);
         // The same gateway on the printed unix socket (where the CLI's detach keys work).
         const viaUnix = await dk(['ps', '--format', '{{.Names}}'], undefined, unix);

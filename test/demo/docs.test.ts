@@ -58,15 +58,15 @@ test('paths named in the 501 section answer 501 naming the demo, never 404', asy
     });
   const cases: [string, string, RegExp][] = [
     ['POST', '/v1.41/build', /^the demo engine has no \/build endpoint/],
-    ['POST', '/containers/create', /^the demo engine has no POST \/containers\/create endpoint/],
     [
-      'DELETE',
-      '/v1.43/containers/c1',
-      /^the demo engine has no DELETE \/containers\/\{id\} endpoint/,
+      'POST',
+      '/containers/c1/pause',
+      /^the demo engine has no POST \/containers\/\{id\}\/pause endpoint/,
     ],
+    ['DELETE', '/v1.43/images/x', /^the demo engine has no DELETE \/images\/\{id\} endpoint/],
     ['GET', '/containers/c1/top', /^the demo engine has no GET \/containers\/\{id\}\/top endpoint/],
     ['POST', '/images/create', /^the demo engine has no POST \/images\/create endpoint/],
-    ['GET', '/networks', /^the demo engine has no \/networks endpoint/],
+    ['POST', '/networks/prune', /^the demo engine has no POST \/networks\/prune endpoint/],
     ['GET', '/volumes', /^the demo engine has no \/volumes endpoint/],
     ['GET', '/system/df', /^the demo engine has no \/system endpoint/],
   ];

@@ -140,11 +140,11 @@ test(
       (nf.body as { message: string }).message,
       /^the demo engine has no \/nothing endpoint/,
     );
-    const nc = await json(sock, 'POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\n\r\n');
+    const nc = await json(sock, 'POST /v1.41/containers/c1/pause HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.equal(nc.status, 501);
     assert.match(
       (nc.body as { message: string }).message,
-      /^the demo engine has no POST \/containers\/create endpoint/,
+      /^the demo engine has no POST \/containers\/\{id\}\/pause endpoint/,
     );
   },
 );

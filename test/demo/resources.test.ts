@@ -5,7 +5,7 @@
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -253,12 +253,88 @@ for (const [name, bin] of CLIS) {
         '{{.ServerVersion}} {{.OSType}} {{.Containers}}',
       ]);
       assert.equal(info.stdout, `0.1.0 linux 5\n`);
-      const rm = await docker(bin, ['rm', 'c3']);
-      assert.notEqual(rm.code, 0);
-      assert.match(rm.stderr, /the demo engine has no DELETE \/containers\/\{id\} endpoint/);
+      const top = await docker(bin, ['top', 'c1']);
+      assert.notEqual(top.code, 0);
+      assert.match(top.stderr, /the demo engine has no GET \/containers\/\{id\}\/top endpoint/);
     },
   );
 }
+
+for (const [name, bin] of CLIS) {
+  test(`${name}: run --rm (with -i), create/start/rm, an image the demo lacks`, T, async (t) => {
+    if (!cli(t, bin)) return;
+    const before = engine.containers.length;
+    const hi = await docker(bin, ['run', '--rm', 'hijack/demo', 'echo', 'hi', 'there']);
+    assert.deepEqual(hi, { code: 0, stdout: 'hi there\n', stderr: '' });
+    const fail = await docker(bin, ['run', '--rm', 'hijack/demo', 'sh', '-c', 'fail 3 x']);
+    assert.equal(fail.code, 3);
+    assert.equal(fail.stderr, 'fail: x\n');
+    const piped = await runPeer(bin, ['-H', host, 'run', '--rm', '-i', 'hijack/demo', 'cat'], {
+      env: { ...process.env, DOCKER_CONFIG: dir },
+      input: 'piped in\n',
+    });
+    assert.deepEqual(piped, { code: 0, stdout: 'piped in\n', stderr: '' });
+    assert.equal(engine.containers.length, before, '--rm removed them');
+    const id = (
+      await docker(bin, ['create', '--name', 'made', '-l', 'k=v', 'hijack/demo', 'sleep', '100'])
+    ).stdout.trim();
+    assert.match(id, /^[0-9a-f]{64}$/);
+    assert.deepEqual(
+      await docker(bin, ['ps', '-a', '--filter', 'status=created', '--format', '{{.Names}}']),
+      {
+        code: 0,
+        stdout: 'made\n',
+        stderr: '',
+      },
+    );
+    assert.equal((await docker(bin, ['start', 'made'])).code, 0);
+    const busy = await docker(bin, ['rm', 'made']);
+    assert.notEqual(busy.code, 0);
+    assert.match(busy.stderr, /You cannot remove a running container/);
+    assert.equal((await docker(bin, ['rm', '-f', 'made'])).code, 0);
+    assert.equal(engine.container('made'), undefined);
+    const alpine = await docker(bin, ['run', '--rm', 'alpine', 'true']);
+    assert.notEqual(alpine.code, 0);
+    assert.match(alpine.stderr, /the demo engine has no POST \/images\/create endpoint/);
+  });
+}
+
+test('docker-compose 1.29: up -d, ps, exec -T, logs, down on the demo image', T, async (t) => {
+  const compose = requirePeer(t, '/usr/bin/docker-compose', 'docker-compose 1.29 (Debian)');
+  if (!compose) return;
+  const proj = mkdtempSync(join(dir, 'proj-'));
+  writeFileSync(
+    join(proj, 'docker-compose.yml'),
+    'version: "3"\nservices:\n  web:\n    image: hijack/demo:latest\n' +
+      '    command: ["sh", "-c", "echo started; sleep infinity"]\n',
+  );
+  const dc = (...args: string[]) =>
+    runPeer(compose, ['-p', 'demo', '-f', join(proj, 'docker-compose.yml'), ...args], {
+      env: { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: dir },
+      timeout: 30_000,
+    });
+  const up = await dc('up', '-d');
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(up.stderr, /Creating demo_web_1 \.\.\. done/);
+  const ps = await dc('ps');
+  assert.equal(ps.code, 0, ps.stderr);
+  assert.match(ps.stdout, /demo_web_1\s+sh -c echo started; sleep .*\s+Up/);
+  const ex = await dc('exec', '-T', 'web', 'fail', '4', 'boom');
+  assert.equal(ex.code, 4);
+  assert.equal(ex.stdout, 'fail: about to exit with status 4\n');
+  assert.equal(ex.stderr, 'fail: boom\n');
+  const logs = await dc('logs', '--no-color');
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.match(logs.stdout, /web_1 +\| started/);
+  const again = await dc('up', '-d');
+  assert.match(again.stderr, /demo_web_1 is up-to-date/);
+  const down = await dc('down');
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stderr, /Removing demo_web_1 \.\.\. done/);
+  assert.match(down.stderr, /Removing network demo_default/);
+  assert.doesNotMatch(down.stderr, /orphan/i);
+  assert.equal(engine.container('demo_web_1'), undefined);
+});
 
 /** True once some client holds GET /events open. */
 async function listening(): Promise<boolean> {

@@ -18,7 +18,8 @@ export async function attach(ctx: EngineContext, call: Call): Promise<void> {
   const stream = flag(q, 'stream');
   const logs = flag(q, 'logs');
   if (!stream && !logs) throw new ApiError(400, 'either logs or stream must be set');
-  if (stream && !c.running) {
+  // A created container may be attached to before it starts (`docker run`).
+  if (stream && !c.running && c.status !== 'created') {
     throw new ApiError(409, `You cannot attach to a stopped container, start it first`);
   }
   const session = await openSession(req, res, {
@@ -36,26 +37,30 @@ export async function attach(ctx: EngineContext, call: Call): Promise<void> {
     if (wantOut) session.stdout.write(c.stdout.history());
     if (wantErr && !c.tty) session.stderr.write(c.stderr.history());
   }
-  if (!stream || !c.running) {
+  if (!stream || (!c.running && c.status !== 'created')) {
     await session.close();
     return;
   }
-  const out = c.stdout;
-  const err = c.stderr;
+  const { stdout: out, stderr: err } = c;
   if (wantOut) out.targets.add(session.stdout);
   if (wantErr && !c.tty) err.targets.add(session.stderr);
-  const containerStdin = c.stdin;
-  if (flag(q, 'stdin') && containerStdin && c.openStdin) {
+  if (flag(q, 'stdin') && c.openStdin) {
+    // Before the start there is no process to read: wait for it (`docker run -i`).
+    if (!c.running) session.stdin.pause();
+    const onStart = () => session.stdin.resume();
+    c.once('lifecycle', onStart);
+    void session.closed.then(() => c.off('lifecycle', onStart));
     session.stdin.on('data', (chunk: Buffer) => {
+      const containerStdin = c.stdin;
       // Another client's EOF may have closed it (StdinOnce): the bytes have no reader.
-      if (containerStdin.writableEnded || containerStdin.destroyed) return;
+      if (!containerStdin || containerStdin.writableEnded || containerStdin.destroyed) return;
       if (!containerStdin.write(chunk)) {
         session.stdin.pause();
         containerStdin.once('drain', () => session.stdin.resume());
       }
     });
     session.stdin.once('end', () => {
-      if (c.stdinOnce) containerStdin.end();
+      if (c.stdinOnce) c.stdin?.end();
     });
   } else {
     session.stdin.resume();

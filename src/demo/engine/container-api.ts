@@ -108,7 +108,14 @@ function waitFor(ctx: EngineContext, res: ServerResponse, c: Container, conditio
     ctx.openAnswers.delete(res);
     if (!res.writableEnded) res.end(JSON.stringify({ StatusCode: status }) + '\n');
   };
-  if (!c.running && condition !== 'next-exit') {
+  // not-running: at once unless it runs; next-exit: the next exit; removed: its removal.
+  if (condition === 'removed') {
+    const onRemoved = () => answer(c.exitCode);
+    c.once('removed', onRemoved);
+    res.once('close', () => c.off('removed', onRemoved));
+    return;
+  }
+  if (!c.running && (condition === '' || condition === 'not-running')) {
     answer(c.exitCode);
     return;
   }

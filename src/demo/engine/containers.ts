@@ -33,6 +33,12 @@ export interface ContainerSpec {
   env?: string[];
   /** Labels shown by `docker ps` / `docker inspect`. */
   labels?: Record<string, string>;
+  /** The id; default sha256 of the name (stable). */
+  id?: string;
+  /** Remove the container when its main process exits (`docker run --rm`). */
+  autoRemove?: boolean;
+  /** The network mode shown by inspect; default `none`. */
+  networkMode?: string;
 }
 
 /** The default containers: c1 sleeps, c2 is `cat` with stdin (for attach), c3 has exited. */
@@ -80,6 +86,8 @@ export class Container extends EventEmitter {
   readonly stdinOnce: boolean;
   readonly env: string[];
   readonly labels: Record<string, string>;
+  readonly autoRemove: boolean;
+  readonly networkMode: string;
   readonly created = Date.now();
   running = false;
   exitCode = 0;
@@ -89,8 +97,8 @@ export class Container extends EventEmitter {
   /** The main process's stdin while it runs. */
   stdin: PassThrough | null = null;
   /** The main process's stdout and stderr, fanned out to attached clients. */
-  stdout = new Broadcast();
-  stderr = new Broadcast();
+  readonly stdout: Broadcast = new Broadcast(undefined, (c) => this.logs.write('stdout', c));
+  readonly stderr: Broadcast = new Broadcast(undefined, (c) => this.logs.write('stderr', c));
   /** The TTY size from the last resize (0 × 0 until one). */
   size: TtySize = { rows: 0, cols: 0 };
   /** Everything the main process printed, by line (`docker logs`). */
@@ -104,7 +112,9 @@ export class Container extends EventEmitter {
     private readonly commands: ReadonlyMap<string, Command>,
   ) {
     super();
-    this.id = containerIdFor(spec.name);
+    this.id = spec.id ?? containerIdFor(spec.name);
+    this.autoRemove = spec.autoRemove ?? false;
+    this.networkMode = spec.networkMode ?? 'none';
     this.name = spec.name;
     this.image = spec.image ?? 'hijack/demo:latest';
     this.cmd = spec.cmd?.length ? [...spec.cmd] : ['sleep', 'infinity'];
@@ -125,8 +135,8 @@ export class Container extends EventEmitter {
     this.stdin = new PassThrough();
     this.stdin.on('error', () => {});
     if (!this.openStdin) this.stdin.end();
-    this.stdout = new Broadcast(undefined, (c) => this.logs.write('stdout', c));
-    this.stderr = new Broadcast(undefined, (c) => this.logs.write('stderr', c));
+    this.stdout.reset();
+    this.stderr.reset();
     this.emit('lifecycle', 'start', {});
     const signal = this.abort.signal;
     this.exited = runCommand(this.commands, this.cmd, {
@@ -198,7 +208,7 @@ export class Container extends EventEmitter {
       Labels: this.labels,
       State: this.status,
       Status: status,
-      HostConfig: { NetworkMode: 'none' },
+      HostConfig: { NetworkMode: this.networkMode },
       NetworkSettings: { Networks: {} },
       Mounts: [],
     };
@@ -233,7 +243,12 @@ export class Container extends EventEmitter {
       ProcessLabel: '',
       AppArmorProfile: '',
       ExecIDs: null,
-      HostConfig: { NetworkMode: 'none', AutoRemove: false, Init: false },
+      HostConfig: {
+        NetworkMode: this.networkMode,
+        AutoRemove: this.autoRemove,
+        Init: false,
+        LogConfig: { Type: 'json-file', Config: {} },
+      },
       GraphDriver: { Data: null, Name: 'hijack-demo' },
       Mounts: [],
       Config: {

@@ -11,6 +11,7 @@ import type { Command } from './commands.js';
 import type { Container } from './containers.js';
 import { ApiError, compareVersions } from './http.js';
 import { EventLog } from './events.js';
+import { Networks } from './networks.js';
 import type { Session } from './session.js';
 import type { TtySize } from './tty-size.js';
 
@@ -42,6 +43,8 @@ export class EngineContext {
   readonly sessions = new Set<Session>();
   /** Answers held open (wait, logs --follow, events) that the engine's close() ends. */
   readonly openAnswers = new Set<ServerResponse>();
+  /** The network records. */
+  readonly networks = new Networks();
   /** What the engine did, for `GET /events`. */
   readonly events = new EventLog();
   /** Headers on every answer, as dockerd sends them. */
@@ -63,6 +66,24 @@ export class EngineContext {
       Server: `hijack-demo/${SERVER_VERSION} (linux)`,
     };
     this.headLines = Object.entries(this.headers).map(([k, v]) => `${k}: ${v}`);
+  }
+
+  /** Adds a container: its lifecycle becomes events; `autoRemove` removes it at exit. */
+  addContainer(c: Container): void {
+    c.on('lifecycle', (action: string, attrs: Record<string, string>) =>
+      this.events.container(c, action, attrs),
+    );
+    if (c.autoRemove) c.on('exit', () => this.removeContainer(c));
+    this.containers.push(c);
+  }
+
+  /** Removes a container that has stopped (a `destroy` event). */
+  removeContainer(c: Container): void {
+    const i = this.containers.indexOf(c);
+    if (i < 0) return;
+    this.containers.splice(i, 1);
+    this.events.container(c, 'destroy');
+    c.emit('removed');
   }
 
   /** The next process id to hand out. */

@@ -122,10 +122,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       );
     }
     const c = new Container(spec, commands);
-    c.on('lifecycle', (action: string, attrs: Record<string, string>) =>
-      ctx.events.container(c, action, attrs),
-    );
-    containers.push(c);
+    ctx.addContainer(c);
     if (spec.running ?? true) c.start(ctx.nextPid());
     else {
       // An exited container: it ran once and finished with its command's status 0.

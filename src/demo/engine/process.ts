@@ -92,6 +92,12 @@ export class Broadcast extends Writable {
     super();
   }
 
+  /** Forgets the kept bytes (a new run of the process); targets stay attached. */
+  reset(): void {
+    this.log = [];
+    this.logBytes = 0;
+  }
+
   /** The bytes kept for replay (at most `keep`, most recent). */
   history(): Buffer {
     return Buffer.concat(this.log);

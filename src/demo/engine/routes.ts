@@ -7,8 +7,10 @@
  */
 import { attach } from './attach.js';
 import * as containers from './container-api.js';
+import * as creation from './container-create.js';
 import * as execs from './execs.js';
 import * as images from './images.js';
+import * as networks from './networks.js';
 import { events, logs } from './logs-events.js';
 import type { Handler, Route } from './route-table.js';
 import * as system from './system.js';
@@ -26,6 +28,12 @@ export const routes: readonly Route[] = [
   r('GET /info', '`docker info`', system.info),
   r('GET /events', '`docker events` (since, until, filters; live)', events),
   r('GET /containers/json', '`docker ps` (all, limit, filters)', containers.list),
+  r(
+    'POST /containers/create',
+    '`docker create` (built-in commands of the demo images)',
+    creation.create,
+  ),
+  r('DELETE /containers/{id}', '`docker rm` (force)', creation.remove),
   r('GET /containers/{id}/json', '`docker inspect`', containers.inspect),
   r('GET /containers/{id}/logs', '`docker logs` (follow, since, until, tail, timestamps)', logs),
   r('POST /containers/{id}/start', 'start (204, 304 when running)', containers.start),
@@ -40,4 +48,10 @@ export const routes: readonly Route[] = [
   r('POST /exec/{id}/resize', 'exec TTY size', execs.resize),
   r('GET /images/json', '`docker images`', images.list),
   r('GET /images/{name*}/json', '`docker image inspect`', images.inspect),
+  r('GET /networks', '`docker network ls` (records only: there is no network)', networks.list),
+  r('GET /networks/{id}', '`docker network inspect`', networks.inspect),
+  r('POST /networks/create', '`docker network create` (compose default network)', networks.create),
+  r('DELETE /networks/{id}', '`docker network rm`', networks.remove),
+  r('POST /networks/{id}/connect', 'accepted, nothing to connect', networks.connect),
+  r('POST /networks/{id}/disconnect', 'accepted, nothing to disconnect', networks.connect),
 ];
