@@ -349,3 +349,12 @@ test('a server that goes away mid-stream: a clear line, exit 1', T, async () => 
     srv.close();
   }
 });
+
+test('the SIGTERM notice says what open streams will see', async () => {
+  const { streamsNotice } = await import('../../src/cli/shutdown-notice.js');
+  assert.equal(streamsNotice(0, 5000), 'no stream is open');
+  assert.match(
+    streamsNotice(2, 5000),
+    /^2 open streams are half-closed now and cut after 5 s: .*docker exec then exits 255/,
+  );
+});

@@ -221,6 +221,9 @@ for (const [name, bin] of [
         // Not implemented: refused by the gateway before the engine's 501.
         const rm = await dk(['pull', 'alpine']);
         assert.match(rm.stderr, /hijack gateway: .*not allowed/);
+        // docker run --rm through the gateway: create, attach, wait, start, remove allowed.
+        const runRm = await dk(['run', '--rm', 'hijack/demo', 'sh', '-c', 'echo in a run; exit 6']);
+        assert.deepEqual(runRm, { code: 6, stdout: 'in a run\n', stderr: '' });
         // The same gateway on the printed unix socket (where the CLI's detach keys work).
         const viaUnix = await dk(['ps', '--format', '{{.Names}}'], undefined, unix);
         assert.deepEqual(viaUnix, { code: 0, stdout: 'c1\n', stderr: '' });
