@@ -234,3 +234,48 @@ test('an exec with a TTY running cat directly: ^C ends it with 130', T, async (t
   }
   assert.fail('cat was not interrupted');
 });
+
+test(
+  'docker run -it --rm hijack/demo sh under tmux: the main process gets the terminal too',
+  T,
+  async (t) => {
+    if (
+      !requirePeer(t, 'tmux', 'a real terminal') ||
+      !requirePeer(t, '/usr/local/bin/docker', 'CLI')
+    )
+      return;
+    const status = join(dir, 'run.status');
+    const tmux = (...a: string[]) =>
+      spawnSync('tmux', ['-L', 'hijack-tty-test', ...a], { encoding: 'utf8' });
+    const cmd = `DOCKER_CONFIG=${dir} /usr/local/bin/docker -H ${host} run -it --rm hijack/demo sh; echo "exit=$?" > ${status}; sleep 30`;
+    assert.equal(tmux('new-session', '-d', '-s', 'run', '-x', '70', '-y', '12', cmd).status, 0);
+    const pane = () => tmux('capture-pane', '-p', '-J', '-S', '-50', '-t', 'run').stdout;
+    const waitFor = async (re: RegExp, what: string) => {
+      for (let i = 0; i < 200; i++) {
+        if (re.test(pane())) return;
+        await sleep(50);
+      }
+      assert.fail(`${what} never appeared; pane:\n${pane()}`);
+    };
+    await waitFor(/^\/ # $/m, 'the prompt');
+    tmux('send-keys', '-t', 'run', '-l', 'stty size');
+    tmux('send-keys', '-t', 'run', 'Enter');
+    await waitFor(/^\/ # stty size\n12 70\n\/ # $/m, 'the size of the window');
+    tmux('send-keys', '-t', 'run', '-l', 'exit 5');
+    tmux('send-keys', '-t', 'run', 'Enter');
+    for (let i = 0; i < 100; i++) {
+      try {
+        const s = readFileSync(status, 'utf8');
+        if (s.includes('exit=')) {
+          assert.equal(s.trim(), 'exit=5');
+          tmux('kill-session', '-t', 'run');
+          return;
+        }
+      } catch {
+        // not yet written
+      }
+      await sleep(50);
+    }
+    assert.fail(`no exit status; pane:\n${pane()}`);
+  },
+);

@@ -10,8 +10,10 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Command } from './commands.js';
 import { LogBook } from './logbook.js';
+import { readsTerminal } from './shell.js';
+import { LineDiscipline } from './tty.js';
 import type { TtySize } from './tty-size.js';
-import { Broadcast, runCommand } from './process.js';
+import { Broadcast, endedInput, runCommand } from './process.js';
 
 /** How a demo container is declared. */
 export interface ContainerSpec {
@@ -139,15 +141,20 @@ export class Container extends EventEmitter {
     this.stderr.reset();
     this.emit('lifecycle', 'start', {});
     const signal = this.abort.signal;
+    let interrupted = false;
     this.exited = runCommand(this.commands, this.cmd, {
-      stdin: this.stdin,
-      stdout: this.stdout,
-      stderr: this.tty ? this.stdout : this.stderr,
+      ...(this.tty
+        ? this.terminalIO(signal, () => (interrupted = true))
+        : {
+            stdin: this.stdin,
+            stdout: this.stdout,
+            stderr: this.stderr,
+            signal,
+          }),
       env: this.env,
-      signal,
     }).then((status) => {
       this.running = false;
-      this.exitCode = this.killedBy ? 128 + this.killedBy : status;
+      this.exitCode = this.killedBy ? 128 + this.killedBy : interrupted ? 130 : status;
       this.killedBy = 0;
       this.finishedAt = Date.now();
       this.pid = 0;
@@ -159,6 +166,26 @@ export class Container extends EventEmitter {
       this.emit('exit', this.exitCode);
       return this.exitCode;
     });
+  }
+
+  /**
+   * The main process's streams on a TTY (`docker run -it`): the attached clients' keys go
+   * through a line discipline (echo, erase, ^C, ^D), output gets CR NL, as for a TTY exec.
+   */
+  private terminalIO(signal: AbortSignal, onInterrupt: () => void) {
+    const ld = new LineDiscipline(this.stdout, () => this.size);
+    const input = this.stdin!;
+    input.on('data', (c: Buffer) => ld.feed(c));
+    input.once('end', () => ld.hangup());
+    const job = new AbortController();
+    signal.addEventListener('abort', () => job.abort(), { once: true });
+    ld.onInterrupt(() => {
+      onInterrupt();
+      job.abort();
+    });
+    const main = this.commands.get(this.cmd[0] ?? '');
+    const stdin = main && readsTerminal.has(main) ? endedInput() : ld.openJob();
+    return { stdin, stdout: ld.output, stderr: ld.output, signal: job.signal, tty: ld };
   }
 
   /**

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { EngineContext, ExecRecord } from './context.js';
 import { ApiError, readJson, sendJson } from './http.js';
-import { runCommand } from './process.js';
+import { endedInput, runCommand } from './process.js';
 import type { Call } from './route-table.js';
 import { openSession, type Session } from './session.js';
 import { ttySize } from './tty-size.js';
@@ -57,7 +57,7 @@ export async function create(ctx: EngineContext, { req, res, params }: Call): Pr
 
 function emptyStdin(session: Session): PassThrough {
   session.stdin.resume();
-  return emptyInput();
+  return endedInput();
 }
 
 /** `POST /exec/{id}/start`: the hijacked stream, or `{"Detach":true}` in the background. */
@@ -160,7 +160,7 @@ async function runOnTerminal(ctx: EngineContext, e: ExecRecord, session: Session
   });
   const main =
     ctx.commands.get(e.cmd[0] ?? '') ?? ctx.commands.get((e.cmd[0] ?? '').replace(/^.*\//, ''));
-  const stdin = main && readsTerminal.has(main) ? emptyInput() : ld.openJob();
+  const stdin = main && readsTerminal.has(main) ? endedInput() : ld.openJob();
   const sink = new PassThrough().resume();
   const status = await runCommand(ctx.commands, e.cmd, {
     stdin,
@@ -173,12 +173,6 @@ async function runOnTerminal(ctx: EngineContext, e: ExecRecord, session: Session
   release();
   e.abort.signal.removeEventListener('abort', onAbort);
   return interrupted && !e.abort.signal.aborted ? 130 : status;
-}
-
-function emptyInput(): PassThrough {
-  const s = new PassThrough();
-  s.end();
-  return s;
 }
 
 /** `GET /exec/{id}/json`: state and exit code (set before the stream ends). */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Writable, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { writeOut, type Command } from './commands.js';
 import type { Terminal } from './tty.js';
 
@@ -20,6 +20,13 @@ export interface RunIO {
   signal: AbortSignal;
   /** The terminal of a TTY exec. */
   tty?: Terminal;
+}
+
+/** A stdin that is already at its end (a command started without input). */
+export function endedInput(): PassThrough {
+  const s = new PassThrough();
+  s.end();
+  return s;
 }
 
 /** Turns Docker's `["KEY=value", …]` environment into a record (later entries win). */

@@ -9,7 +9,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { writeOut, type Command, type CommandContext } from './commands.js';
-import { runCommand } from './process.js';
+import { endedInput, runCommand } from './process.js';
 import { INTERRUPTED } from './tty.js';
 
 /** Commands that read the terminal themselves (the shell's prompt), not a job's stdin. */
@@ -163,12 +163,6 @@ export function createShell(commands: ReadonlyMap<string, Command>): Command {
     return { status, exit: false };
   }
 
-  const empty = () => {
-    const s = new PassThrough();
-    s.end();
-    return s;
-  };
-
   const sh: Command = async (ctx) => {
     const { args, tty } = ctx;
     if (args[0] === '-c') {
@@ -214,12 +208,12 @@ export function createShell(commands: ReadonlyMap<string, Command>): Command {
       while ((i = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, i);
         pending = pending.slice(i + 1);
-        const r = await runLine(ctx, line, last, empty);
+        const r = await runLine(ctx, line, last, endedInput);
         last = r.status;
         if (r.exit) return last;
       }
     }
-    if (pending.trim()) last = (await runLine(ctx, pending, last, empty)).status;
+    if (pending.trim()) last = (await runLine(ctx, pending, last, endedInput)).status;
     return last;
   };
   readsTerminal.add(sh);
