@@ -224,6 +224,23 @@ for (const [name, bin] of [
         // docker run --rm through the gateway: create, attach, wait, start, remove allowed.
         const runRm = await dk(['run', '--rm', 'hijack/demo', 'sh', '-c', 'echo in a run; exit 6']);
         assert.deepEqual(runRm, { code: 6, stdout: 'in a run\n', stderr: '' });
+        // Ctrl-C in docker attach: the CLI's sig-proxy sends kill?signal=INT, which the
+        // policy allows; c2 (cat) dies of it (130) and the CLI is released.
+        assert.equal((await dk(['start', 'c2'])).code, 0);
+        const attach = spawn(bin, ['-H', gateway, 'attach', 'c2'], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+          env: { ...process.env, DOCKER_CONFIG: config },
+        });
+        const attachExit = new Promise<number | null>((r) =>
+          attach.once('exit', (code) => r(code)),
+        );
+        await sleep(700);
+        attach.kill('SIGINT');
+        const released = await Promise.race([attachExit, sleep(10_000).then(() => 'stuck')]);
+        attach.kill('SIGKILL');
+        assert.notEqual(released, 'stuck', 'docker attach stays attached after Ctrl-C');
+        const st = await dk(['inspect', 'c2', '--format', '{{.State.Status}} {{.State.ExitCode}}']);
+        assert.equal(st.stdout, 'exited 130\n');
         // The same gateway on the printed unix socket (where the CLI's detach keys work).
         const viaUnix = await dk(['ps', '--format', '{{.Names}}'], undefined, unix);
         assert.deepEqual(viaUnix, { code: 0, stdout: 'c1\n', stderr: '' });
