@@ -432,3 +432,30 @@ test('built-in commands: wc, echo -n, date format, sleep arguments', async () =>
     'Sat Nov  1 02:03:04 UTC 2025',
   );
 });
+
+test('close() ends open logs --follow and events answers', T, async (t) => {
+  const { engine, sock } = await startEngine(t);
+  const { request } = await import('node:http');
+  // Resolves once the head arrived, with a promise of the body's end (wrapped: a promise
+  // resolved with a promise would wait for the inner one).
+  const open = (path: string) =>
+    new Promise<{ body: Promise<string> }>((resolve, reject) => {
+      const req = request({ socketPath: sock, path }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c));
+        resolve({ body: new Promise((done) => res.once('end', () => done(body))) });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const events = await open('/v1.43/events');
+  const logs = await open('/v1.43/containers/c1/logs?follow=1&stdout=1');
+  await engine.close();
+  // Both answers end; the events stream saw the containers stopped by close().
+  const seen = (await events.body)
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).Action);
+  assert.deepEqual(seen.sort(), ['die', 'die', 'kill', 'kill']);
+  assert.equal(await logs.body, '');
+});
