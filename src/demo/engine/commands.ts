@@ -1,6 +1,6 @@
 /**
  * The demo engine's built-in commands: small programs implemented in this process, so the
- * engine runs no child process and has no shell. Each one reads `stdin`, writes `stdout`
+ * engine runs no child process (its `sh` is built in as well, shell.ts). Each one reads `stdin`, writes `stdout`
  * and `stderr`, and resolves with its exit status, like a process would.
  *
  * @module

@@ -1,9 +1,10 @@
 /**
  * The demo engine: a node:http server that speaks enough of the Docker engine API for the
- * real `docker` CLI to `ps`, `inspect`, `exec` and `attach` against fake containers whose
- * processes are built-in commands. Exec and attach streams are taken over with
- * {@link hijack} from an ordinary request handler (both `Upgrade: tcp` → 101 and the
- * legacy 200 raw stream).
+ * real `docker` CLI, docker-py and docker-compose (`ps`, `inspect`, `exec`, `attach`,
+ * `logs`, `events`, `run --rm` …) against fake containers whose processes are built-in
+ * commands. Exec and attach streams are taken over with {@link hijack} from an ordinary
+ * request handler (both `Upgrade: tcp` → 101 and the legacy 200 raw stream). This module
+ * wires the server; the endpoints are the route table in routes.ts.
  *
  * @module
  */
