@@ -9,7 +9,9 @@ import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { dialHijack, type DialHijackOptions } from '../client/dial.js';
 import { HijackError, isHijackError } from '../errors.js';
+import { parseDuration } from '../gateway/config/values.js';
 import { demuxStdcopy, MULTIPLEXED_STREAM } from '../stream/stdcopy.js';
+import { streamIsTty, TTY_MODES, type TtyMode } from './attach-tty.js';
 import type { CliIO, RegisterCommand } from './main.js';
 
 /** Exit codes of `hijack attach`. */
@@ -123,12 +125,25 @@ interface AttachFlags {
   upgrade: string;
   detachKeys: string;
   demux: string;
+  tty: string;
   connectTimeout?: string;
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
   insecure?: boolean;
   quiet?: boolean;
+}
+
+/** The line for a stream the server dropped (reset, broken pipe, closed without an end). */
+function goneMessage(err?: Error & { code?: string }): string {
+  const how =
+    err === undefined
+      ? 'closed the connection without ending the stream'
+      : err.code === 'ECONNRESET' || err.code === 'EPIPE'
+        ? `reset the connection (${err.code})`
+        : null;
+  if (how) return `the server went away: it ${how}; the stream is over (was it stopped?)`;
+  return `stream error: ${err!.message}`;
 }
 
 /** Writes `buf` and resolves once `w` took it (drained if needed). */
@@ -151,22 +166,26 @@ export async function runAttach(
   };
   let options: DialHijackOptions;
   let keys: Buffer;
+  const headers: Record<string, string[]> = {};
+  const tls: NonNullable<DialHijackOptions['tls']> = {};
+  let ct: number | undefined;
   try {
     keys = parseDetachKeys(flags.detachKeys);
     if (!['auto', 'always', 'never'].includes(flags.demux)) {
       throw new HijackError('ERR_USAGE', '--demux is auto, always or never');
     }
-    const headers: Record<string, string[]> = {};
     for (const [k, v] of flags.header) (headers[k] ??= []).push(v);
-    const tls: NonNullable<DialHijackOptions['tls']> = {};
     if (flags.tlsCa) tls.ca = readFileSync(flags.tlsCa);
     if (flags.tlsCert) tls.cert = readFileSync(flags.tlsCert);
     if (flags.tlsKey) tls.key = readFileSync(flags.tlsKey);
     if (flags.insecure) tls.rejectUnauthorized = false;
-    const ct = flags.connectTimeout === undefined ? undefined : Number(flags.connectTimeout);
-    if (ct !== undefined && !(ct >= 0)) {
-      throw new HijackError('ERR_USAGE', '--connect-timeout wants milliseconds');
+    if (!(TTY_MODES as readonly string[]).includes(flags.tty)) {
+      throw new HijackError('ERR_USAGE', '--tty is auto, always or never');
     }
+    ct =
+      flags.connectTimeout === undefined
+        ? undefined
+        : parseDuration(flags.connectTimeout, '--connect-timeout');
     let body: string | Buffer | undefined = flags.data;
     if (body !== undefined && body.startsWith('@')) body = readFileSync(body.slice(1));
     options = {
@@ -183,6 +202,22 @@ export async function runAttach(
     return ATTACH_EXIT.USAGE;
   }
 
+  const stdin = io.stdin;
+  const terminal = Boolean(stdin.isTTY && typeof stdin.setRawMode === 'function');
+  // Raw mode only for a TTY stream (its far end echoes and edits); cooked otherwise.
+  let tty = false;
+  if (terminal) {
+    const decided = await streamIsTty(flags.tty as TtyMode, {
+      target,
+      path,
+      headers,
+      tls,
+      timeout: ct || 30_000,
+    });
+    tty = decided.tty;
+    if (!tty && /could not ask/.test(decided.why)) say(`${decided.why}; staying in cooked mode`);
+  }
+
   let conn;
   try {
     conn = await dialHijack(target, options);
@@ -191,8 +226,8 @@ export async function runAttach(
     return exitFor(err);
   }
   const { socket } = conn;
-  const stdin = io.stdin;
-  const raw = Boolean(stdin.isTTY && typeof stdin.setRawMode === 'function');
+  // A multiplexed stream is never a TTY, whatever was said.
+  const raw = terminal && tty && conn.mediaType !== MULTIPLEXED_STREAM;
   if (raw) stdin.setRawMode!(true);
 
   return new Promise<number>((resolve) => {
@@ -210,7 +245,7 @@ export async function runAttach(
       }
       stdin.destroy();
       socket.destroy();
-      if (message) say(message);
+      if (message) say((raw ? '\r\n' : '') + message.replace(/^\r\n/, ''));
       resolve(code);
     };
 
@@ -221,7 +256,7 @@ export async function runAttach(
         buf = r.forward;
         if (r.detach) {
           if (buf.length) socket.write(buf);
-          finish(ATTACH_EXIT.DETACHED, '\r\ndetached (the stream stays open on the server side)');
+          finish(ATTACH_EXIT.DETACHED, 'detached (the stream stays open on the server side)');
           return;
         }
       }
@@ -230,14 +265,22 @@ export async function runAttach(
         socket.once('drain', () => stdin.resume());
       }
     };
+    let stdinEnded = false;
     const onStdinEnd = () => {
+      stdinEnded = true;
       // stdin EOF: half-close; the server's remaining output still arrives.
       conn.closeWrite();
     };
     stdin.on('data', onStdin);
     stdin.on('end', onStdinEnd);
 
-    socket.on('error', (err) => finish(ATTACH_EXIT.STREAM_ERROR, `stream error: ${err.message}`));
+    let serverEnded = false;
+    socket.once('end', () => (serverEnded = true));
+    socket.on('error', (err) => finish(ATTACH_EXIT.STREAM_ERROR, goneMessage(err)));
+    // Closed without an end of stream and without an error: the server went away.
+    socket.once('close', () => {
+      if (!serverEnded) finish(ATTACH_EXIT.STREAM_ERROR, goneMessage());
+    });
 
     const outputs: Promise<void>[] = [];
     const copy = (src: Readable, dst: Writable) =>
@@ -263,7 +306,8 @@ export async function runAttach(
       async () => {
         // Let stdout flush before we report the end.
         await writeAll(io.stdout, '');
-        finish(ATTACH_EXIT.OK);
+        // Interactive: say that the far end finished (a raw terminal shows nothing else).
+        finish(ATTACH_EXIT.OK, terminal && !stdinEnded ? 'the server ended the stream' : undefined);
       },
       (err: Error) =>
         finish(
@@ -315,7 +359,16 @@ export const registerAttach: RegisterCommand = (program: Command, io, setExitCod
         'multiplexed-stream), always (e.g. non-TTY exec on API < 1.42), never',
       'auto',
     )
-    .option('--connect-timeout <ms>', 'connect timeout in milliseconds (default 30000)')
+    .option(
+      '--tty <mode>',
+      'put the terminal in raw mode: auto (when the stream is a TTY: asks the daemon for Docker ' +
+        'attach/exec paths, Config.Tty / ProcessConfig.tty), always, never',
+      'auto',
+    )
+    .option(
+      '--connect-timeout <duration>',
+      "connect timeout, a duration like the gateway's (10s, 500ms, 1m; default 30s)",
+    )
     .option('--tls-ca <file>', 'CA certificate(s) to verify an https:// target with (PEM)')
     .option('--tls-cert <file>', 'client certificate (PEM)')
     .option('--tls-key <file>', 'client key (PEM)')
@@ -331,6 +384,10 @@ Exit status:
   3  cannot connect (endpoint missing or refused, connect timeout)
   4  no takeover (non-101 answer, other protocol, malformed/late/oversized head)
   5  detached with the detach keys
+
+Terminal mode: raw (keys go out as typed, the far end echoes; the detach keys work) only
+when stdin is a terminal and the stream is a TTY (see --tty); otherwise cooked: the
+terminal echoes and edits lines, Enter sends a line, ^D at the start of a line is EOF.
 
 Examples:
   hijack attach unix:///var/run/docker.sock \\

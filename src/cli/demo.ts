@@ -5,7 +5,8 @@
  * @module
  */
 import { Option, type Command } from 'commander';
-import { startDemo } from '../demo/demo.js';
+import { DEMO_STREAM_GRACE, startDemo } from '../demo/demo.js';
+import { streamsNotice } from './shutdown-notice.js';
 import { HijackError, isHijackError } from '../errors.js';
 import { LOG_LEVELS } from '../gateway/config/values.js';
 import type { LogLevel } from '../gateway/types.js';
@@ -67,7 +68,9 @@ export const registerDemo: RegisterCommand = (program: Command, io, setExitCode)
         process.on('SIGINT', on);
         process.on('SIGTERM', on);
       });
-      io.stderr.write(`hijack demo: ${signal}, shutting down\n`);
+      io.stderr.write(
+        `hijack demo: ${signal}, shutting down: ${streamsNotice(demo.gateway.takeovers, DEMO_STREAM_GRACE)}\n`,
+      );
       await demo.close();
       io.stdout.write('hijack demo: stopped\n');
       setExitCode(EXIT.OK);

@@ -19,6 +19,10 @@ import {
 } from './gateway-args.js';
 import type { GatewayFlags } from './gateway-args.js';
 import type { CliIO, RegisterCommand } from './main.js';
+import { streamsNotice } from './shutdown-notice.js';
+
+/** Milliseconds taken-over streams get after the half-close (createGateway's default shutdownGrace). */
+const STREAM_GRACE = 5000;
 
 /** Milliseconds in-flight requests get after SIGTERM before they are cut. */
 const SHUTDOWN_TIMEOUT = 10_000;
@@ -94,7 +98,10 @@ export async function runGateway(
         return;
       }
       stopping = true;
-      log(`${why}: shutting down (finishing in-flight requests, ending streams)`);
+      log(
+        `${why}: shutting down (finishing in-flight requests); ` +
+          streamsNotice(gw.takeovers, STREAM_GRACE),
+      );
       gw.close({ timeout: SHUTDOWN_TIMEOUT }).then(
         () => {
           cleanup();

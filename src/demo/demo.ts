@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HijackError } from '../errors.js';
-import { presetRules } from '../gateway/config/presets.js';
 import { observeGateway, type LogDestination, type Observer } from '../gateway/observe/index.js';
 import { parseRule } from '../gateway/policy/rule.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import type { LogLevel } from '../gateway/types.js';
 import { createEngine, type Engine } from './engine/index.js';
+import { routes } from './engine/routes.js';
 
 /** Options of {@link startDemo}. */
 export interface DemoOptions {
@@ -34,6 +34,11 @@ export interface DemoOptions {
 export interface Demo {
   /** `tcp://127.0.0.1:PORT`: the gateway, for `docker -H`. */
   readonly gatewayUrl: string;
+  /**
+   * `unix:///tmp/hijack-demo-…/gateway.sock`: the same gateway on a unix socket, where the
+   * Docker CLI's detach keys work (over tcp:// they hang the CLI; docs/gateway.md).
+   */
+  readonly gatewayUnixUrl: string;
   /** `http://127.0.0.1:PORT/`: the live connections page. */
   readonly liveUrl: string;
   /** The page's data for scripts. */
@@ -51,9 +56,14 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-/** The demo's rules: the `exec` preset (ps, inspect, version, exec, attach, wait) plus container start. */
+/**
+ * The demo's rules: exactly the engine's route table (so the gateway allows what the demo
+ * implements and refuses the rest with 403/405 before the engine's 501).
+ */
 export function demoRules() {
-  return [...presetRules('exec'), parseRule('POST /containers/{id}/start', 'allow', 'hijack demo')];
+  return routes.map((r) =>
+    parseRule(`${r.method} ${r.path.replace(/\{(\w+)\*\}/g, '{$1}')}`, 'allow', 'hijack demo'),
+  );
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -96,7 +106,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   let gateway: Gateway | undefined;
   let observer: Observer | undefined;
   const cleanup = async () => {
-    await gateway?.close({ timeout: 2000, grace: 1000 }).catch(() => undefined);
+    await gateway?.close({ timeout: 2000, grace: DEMO_STREAM_GRACE }).catch(() => undefined);
     await observer?.close().catch(() => undefined);
     await engine.close().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -104,7 +114,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   try {
     const engineHost = await engine.listen();
     gateway = createGateway({
-      listen: [{ kind: 'tcp', host: bind, port }],
+      listen: [
+        { kind: 'tcp', host: bind, port },
+        { kind: 'unix', path: join(dir, 'gateway.sock'), mode: 0o600 },
+      ],
       upstream: engineHost,
       policy: { rules: demoRules() },
     });
@@ -112,15 +125,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       log: { level: options.logLevel ?? 'info', destination: options.logDestination ?? 'stderr' },
       live: { listen: { kind: 'tcp', host: bind, port: livePort } },
     });
-    const [addr] = await gateway.listen();
+    const [addr, unixAddr] = await gateway.listen();
     const urls = await observer.listen();
     const gatewayUrl = addr!.url;
+    const gatewayUnixUrl = unixAddr!.url;
     const liveUrl = urls.live!;
     const g = gateway;
     const o = observer;
     let closing: Promise<void> | undefined;
     return {
       gatewayUrl,
+      gatewayUnixUrl,
       liveUrl,
       jsonUrl: `${liveUrl}connections.json`,
       metricsUrl: urls.metrics ?? `${liveUrl}metrics`,
@@ -128,7 +143,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       engine,
       gateway: g,
       observer: o,
-      instructions: () => instructions(gatewayUrl, liveUrl),
+      instructions: () => instructions(gatewayUrl, liveUrl, gatewayUnixUrl),
       close: () => (closing ??= cleanup()),
     };
   } catch (err) {
@@ -137,25 +152,36 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   }
 }
 
+/** The demo's shutdown grace for open streams (ms). */
+export const DEMO_STREAM_GRACE = 1000;
+
 /** The text `hijack demo` prints: addresses, then the commands to run next. */
-export function instructions(gatewayUrl: string, liveUrl: string): string {
+export function instructions(gatewayUrl: string, liveUrl: string, unixUrl?: string): string {
   const h = `docker -H ${gatewayUrl}`;
   const cmds: [string, string][] = [
     [`echo hello | ${h} exec -i c1 cat`, 'stdin in, output back'],
     [`${h} exec c1 sleep 30`, 'then watch it on the live page'],
     [`${h} ps`, 'list the demo containers'],
-    [`${h} rm -f c1`, "refused by the gateway's policy"],
+    [`${h} logs -f c2`, 'follow what c2 prints (type into `docker attach c2`)'],
+    [`${h} events`, 'what the engine does, live'],
+    [`${h} exec -it c1 sh`, 'a small built-in shell in a TTY'],
+    [`${h} run --rm hijack/demo sh -c 'date; env'`, 'create, start, wait, remove'],
+    [`${h} pull alpine`, "refused by the gateway's policy (no registry here)"],
   ];
   const width = Math.max(...cmds.map(([c]) => c.length)) + 3;
   return [
     'hijack demo: a Docker-compatible demo engine behind the hijack gateway',
     '',
-    `  gateway    ${gatewayUrl}   (policy: exec preset; everything else is refused)`,
+    `  gateway    ${gatewayUrl}   (policy: what the demo implements; everything else is refused)`,
+    ...(unixUrl
+      ? [`  unix       ${unixUrl}   (the same; ctrl-p ctrl-q detach works here, not over tcp://)`]
+      : []),
     `  live page  ${liveUrl}`,
     `  JSON       ${liveUrl}connections.json`,
     `  metrics    ${liveUrl}metrics`,
     '',
-    'Run next, in another terminal (containers: c1 running, c2 cat for attach, c3 exited):',
+    'Run next, in another terminal (containers: c1 running, c2 cat for attach, c3 exited;',
+    'stdin EOF ends c2 as it ends cat, `docker start c2` runs it again):',
     '',
     ...cmds.map(([c, why]) => `  ${c.padEnd(width)}# ${why}`),
     '',

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LiveSnapshot } from '../../src/gateway/observe/index.js';
 import { requirePeer } from '../helpers/peers.js';
+import { runPeer } from '../helpers/run.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const DOCKER = '/usr/local/bin/docker';
@@ -86,7 +87,7 @@ test(
       assert.equal(fail.code, 7);
       assert.match(fail.stderr, /boom/);
       // Refused by the policy.
-      const rm = await docker(gateway, ['rm', '-f', 'c1'], config);
+      const rm = await docker(gateway, ['pull', 'alpine'], config);
       assert.notEqual(rm.code, 0);
       assert.match(rm.stderr, /hijack gateway: .*not allowed/);
 
@@ -147,3 +148,127 @@ test('hijack demo: bad flags exit 2 with a message', { timeout: 20_000 }, async 
   assert.equal(await port.exit, 2);
   assert.match(port.err(), /--port must be a port number/);
 });
+
+/** Starts `hijack demo`, resolves with its gateway URL once the banner is out. */
+async function startDemoCli(): Promise<{ run: Run; gateway: string; live: string; unix: string }> {
+  const run = runCli(['demo', '--port', '0', '--log-level', 'silent']);
+  for (let i = 0; i < 100 && !run.out().includes('Ctrl-C'); i++) await sleep(100);
+  const gateway = /^ {2}gateway {4}(tcp:\/\/127\.0\.0\.1:\d+)/m.exec(run.out())?.[1];
+  const live = /^ {2}live page {2}(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(run.out())?.[1];
+  const unix = /^ {2}unix {7}(unix:\/\/\S+)/m.exec(run.out())?.[1];
+  assert.ok(gateway && live && unix, `addresses printed:\n${run.out()}\n${run.err()}`);
+  return { run, gateway, live, unix };
+}
+
+for (const [name, bin] of [
+  ['Docker CLI 28', DOCKER],
+  ['Docker CLI 20.10', '/usr/bin/docker'],
+] as const) {
+  test(
+    `hijack demo through the gateway with ${name}: logs, logs -f, events, ps --filter, image inspect, kill`,
+    { timeout: 60_000 },
+    async (t) => {
+      if (!requirePeer(t, bin, name)) return;
+      const config = mkdtempSync(join(tmpdir(), 'docker-config-'));
+      const { run, gateway, live, unix } = await startDemoCli();
+      const dk = (args: string[], input?: string, host = gateway) =>
+        runPeer(bin, ['-H', host, ...args], {
+          env: { ...process.env, DOCKER_CONFIG: config },
+          ...(input !== undefined ? { input } : {}),
+        });
+      try {
+        const since = (Date.now() / 1000).toFixed(3);
+        // c2 is `cat` with StdinOnce: attach with stdin, then its logs hold what it printed.
+        const att = await dk(['attach', '--sig-proxy=false', 'c2'], 'to c2\n');
+        assert.equal(att.code, 0, att.stderr);
+        assert.equal(att.stdout, 'to c2\n');
+        const logs = await dk(['logs', 'c2']);
+        assert.deepEqual(logs, { code: 0, stdout: 'to c2\n', stderr: '' });
+        // Start it again, follow its logs, kill it: the follower ends by itself.
+        assert.equal((await dk(['start', 'c2'])).code, 0);
+        const follow = dk(['logs', '-f', '--tail', '1', 'c2']);
+        await sleep(500);
+        const kill = await dk(['kill', 'c2']);
+        assert.equal(kill.code, 0, kill.stderr);
+        assert.deepEqual(await follow, { code: 0, stdout: 'to c2\n', stderr: '' });
+        const until = (Date.now() / 1000 + 0.3).toFixed(3);
+        await sleep(400);
+        const ev = await dk([
+          'events',
+          '--since',
+          since,
+          '--until',
+          until,
+          '--format',
+          '{{.Action}} {{.Actor.Attributes.name}}',
+        ]);
+        assert.equal(ev.code, 0, ev.stderr);
+        assert.deepEqual(ev.stdout.trim().split('\n'), [
+          'attach c2',
+          'die c2',
+          'start c2',
+          'kill c2',
+          'die c2',
+        ]);
+        const ps = await dk(['ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}}']);
+        assert.deepEqual(ps.stdout.trim().split('\n').sort(), ['c2', 'c3']);
+        const img = await dk([
+          'image',
+          'inspect',
+          'hijack/demo:latest',
+          '--format',
+          '{{.RepoTags}}',
+        ]);
+        assert.deepEqual(img, { code: 0, stdout: '[hijack/demo:latest]\n', stderr: '' });
+        // Not implemented: refused by the gateway before the engine's 501.
+        const rm = await dk(['pull', 'alpine']);
+        assert.match(rm.stderr, /hijack gateway: .*not allowed/);
+        // docker run --rm through the gateway: create, attach, wait, start, remove allowed.
+        const runRm = await dk(['run', '--rm', 'hijack/demo', 'sh', '-c', 'echo in a run; exit 6']);
+        assert.deepEqual(runRm, { code: 6, stdout: 'in a run\n', stderr: '' });
+        // Ctrl-C in docker attach: the CLI's sig-proxy sends kill?signal=INT, which the
+        // policy allows; c2 (cat) dies of it (130) and the CLI is released.
+        assert.equal((await dk(['start', 'c2'])).code, 0);
+        const attach = spawn(bin, ['-H', gateway, 'attach', 'c2'], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+          env: { ...process.env, DOCKER_CONFIG: config },
+        });
+        const attachExit = new Promise<number | null>((r) =>
+          attach.once('exit', (code) => r(code)),
+        );
+        await sleep(700);
+        attach.kill('SIGINT');
+        const released = await Promise.race([attachExit, sleep(10_000).then(() => 'stuck')]);
+        attach.kill('SIGKILL');
+        assert.notEqual(released, 'stuck', 'docker attach stays attached after Ctrl-C');
+        const st = await dk(['inspect', 'c2', '--format', '{{.State.Status}} {{.State.ExitCode}}']);
+        assert.equal(st.stdout, 'exited 130\n');
+        // The same gateway on the printed unix socket (where the CLI's detach keys work).
+        const viaUnix = await dk(['ps', '--format', '{{.Names}}'], undefined, unix);
+        assert.deepEqual(viaUnix, { code: 0, stdout: 'c1\n', stderr: '' });
+
+        // SIGTERM with an exec open: the demo says what the stream will see, and it does.
+        const held = dk(['exec', 'c1', 'sleep', '30']);
+        let open = 0;
+        for (let i = 0; i < 100 && open === 0; i++) {
+          const snap = (await (await fetch(live + 'connections.json')).json()) as LiveSnapshot;
+          open = snap.connections.filter((c) => c.state === 'hijacked').length;
+          if (open === 0) await sleep(50);
+        }
+        assert.equal(open, 1);
+        run.child.kill('SIGTERM');
+        const r = await held;
+        assert.equal(r.code, 255);
+        assert.equal(await run.exit, 0);
+        assert.match(
+          run.err(),
+          /hijack demo: SIGTERM, shutting down: 1 open stream is half-closed now and cut after 1 s: .*docker exec then exits 255/,
+        );
+      } finally {
+        run.child.kill('SIGKILL');
+        await run.exit;
+        rmSync(config, { recursive: true, force: true });
+      }
+    },
+  );
+}

@@ -123,18 +123,31 @@ async function collect(r: NodeJS.ReadableStream): Promise<string> {
 
 const T = { timeout: 20_000 };
 
-test('ping announces the API version; /version and unknown paths', T, async (t) => {
-  const { sock } = await startEngine(t);
-  const a = await raw(sock, 'HEAD /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-  assert.equal(a.status, 200);
-  assert.equal(a.headers['api-version'], '1.43');
-  assert.equal(a.headers['ostype'], 'linux');
-  const v = await json(sock, 'GET /v1.41/version HTTP/1.1\r\nHost: x\r\n\r\n');
-  assert.equal((v.body as { ApiVersion: string }).ApiVersion, '1.43');
-  const nf = await json(sock, 'GET /v1.41/nothing/here HTTP/1.1\r\nHost: x\r\n\r\n');
-  assert.equal(nf.status, 404);
-  assert.deepEqual(nf.body, { message: 'page not found' });
-});
+test(
+  'ping announces the API version; /version; unknown paths answer 501 naming the demo',
+  T,
+  async (t) => {
+    const { sock } = await startEngine(t);
+    const a = await raw(sock, 'HEAD /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(a.status, 200);
+    assert.equal(a.headers['api-version'], '1.43');
+    assert.equal(a.headers['ostype'], 'linux');
+    const v = await json(sock, 'GET /v1.41/version HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal((v.body as { ApiVersion: string }).ApiVersion, '1.43');
+    const nf = await json(sock, 'GET /v1.41/nothing/here HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(nf.status, 501);
+    assert.match(
+      (nf.body as { message: string }).message,
+      /^the demo engine has no \/nothing endpoint/,
+    );
+    const nc = await json(sock, 'POST /v1.41/containers/c1/pause HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.equal(nc.status, 501);
+    assert.match(
+      (nc.body as { message: string }).message,
+      /^the demo engine has no POST \/containers\/\{id\}\/pause endpoint/,
+    );
+  },
+);
 
 test("API versions outside min..max are refused with dockerd's message", T, async (t) => {
   const { sock } = await startEngine(t);
@@ -200,13 +213,21 @@ test(
   },
 );
 
-test('TTY exec: raw bytes, stderr merged, raw-stream media type', T, async (t) => {
-  const { sock } = await startEngine(t);
-  const id = await createExec(sock, ['fail', '1', 'x'], { Tty: true, AttachStdin: false });
-  const a = await raw(sock, post(`/v1.43/exec/${id}/start`, { Detach: false, Tty: true }, UPGRADE));
-  assert.equal(a.headers['content-type'], 'application/vnd.docker.raw-stream');
-  assert.equal((await a.rest()).toString(), 'fail: about to exit with status 1\nfail: x\n');
-});
+test(
+  'TTY exec: unframed bytes with CR NL (as a terminal), stderr merged, raw-stream media type',
+  T,
+  async (t) => {
+    const { sock } = await startEngine(t);
+    const id = await createExec(sock, ['fail', '1', 'x'], { Tty: true, AttachStdin: false });
+    const a = await raw(
+      sock,
+      post(`/v1.43/exec/${id}/start`, { Detach: false, Tty: true }, UPGRADE),
+    );
+    assert.equal(a.headers['content-type'], 'application/vnd.docker.raw-stream');
+    // A TTY's output gets CR NL for NL (ONLCR), as from dockerd.
+    assert.equal((await a.rest()).toString(), 'fail: about to exit with status 1\r\nfail: x\r\n');
+  },
+);
 
 test(
   'attach: legacy 200 and Upgrade modes, logs replay, stdin once ends the main process',
@@ -350,7 +371,7 @@ test('custom commands and containers; a stale socket file is replaced', T, async
   );
   const id = (r.body as { Id: string }).Id;
   const a = await raw(sock, post(`/v1.41/exec/${id}/start`, { Tty: true }, UPGRADE));
-  assert.equal((await a.rest()).toString(), 'hello there\n');
+  assert.equal((await a.rest()).toString(), 'hello there\r\n');
   const ps = await json(sock, 'GET /containers/json?all=1 HTTP/1.1\r\nHost: x\r\n\r\n');
   assert.deepEqual(
     (ps.body as { Names: string[] }[]).map((c) => c.Names[0]),
@@ -410,4 +431,31 @@ test('built-in commands: wc, echo -n, date format, sleep arguments', async () =>
     formatDate(new Date(Date.UTC(2025, 10, 1, 2, 3, 4))),
     'Sat Nov  1 02:03:04 UTC 2025',
   );
+});
+
+test('close() ends open logs --follow and events answers', T, async (t) => {
+  const { engine, sock } = await startEngine(t);
+  const { request } = await import('node:http');
+  // Resolves once the head arrived, with a promise of the body's end (wrapped: a promise
+  // resolved with a promise would wait for the inner one).
+  const open = (path: string) =>
+    new Promise<{ body: Promise<string> }>((resolve, reject) => {
+      const req = request({ socketPath: sock, path }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c));
+        resolve({ body: new Promise((done) => res.once('end', () => done(body))) });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const events = await open('/v1.43/events');
+  const logs = await open('/v1.43/containers/c1/logs?follow=1&stdout=1');
+  await engine.close();
+  // Both answers end; the events stream saw the containers stopped by close().
+  const seen = (await events.body)
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).Action);
+  assert.deepEqual(seen.sort(), ['die', 'die', 'kill', 'kill']);
+  assert.equal(await logs.body, '');
 });

@@ -1,11 +1,12 @@
 /**
  * The demo engine's built-in commands: small programs implemented in this process, so the
- * engine runs no child process and has no shell. Each one reads `stdin`, writes `stdout`
+ * engine runs no child process (its `sh` is built in as well, shell.ts). Each one reads `stdin`, writes `stdout`
  * and `stderr`, and resolves with its exit status, like a process would.
  *
  * @module
  */
 import type { Readable, Writable } from 'node:stream';
+import type { Terminal } from './tty.js';
 
 /** What a command gets when it runs: its arguments, streams, environment and an abort signal. */
 export interface CommandContext {
@@ -19,8 +20,10 @@ export interface CommandContext {
   stderr: Writable;
   /** Environment as `KEY=value` pairs turned into a record. */
   env: Record<string, string>;
-  /** Aborted when the exec or container is killed, or the engine closes. */
+  /** Aborted when the exec or container is killed, ^C interrupts it, or the engine closes. */
   signal: AbortSignal;
+  /** The terminal, for an exec with a TTY (`docker exec -t`); absent otherwise. */
+  tty?: Terminal;
 }
 
 /**
@@ -181,6 +184,21 @@ export const env: Command = async ({ env: vars, stdout }) => {
   return 0;
 };
 
+/** `stty size`: the terminal's rows and columns (from the client's resize calls). */
+export const stty: Command = async ({ args, stdout, stderr, tty }) => {
+  if (!tty) {
+    await writeOut(stderr, 'stty: standard input: Inappropriate ioctl for device\n');
+    return 1;
+  }
+  if (args.length !== 1 || args[0] !== 'size') {
+    await writeOut(stderr, `stty: only 'stty size' is built in\n`);
+    return 1;
+  }
+  const { rows, cols } = tty.size();
+  await writeOut(stdout, `${rows} ${cols}\n`);
+  return 0;
+};
+
 /** The built-in commands by name. */
 export function builtinCommands(): Map<string, Command> {
   return new Map<string, Command>([
@@ -193,5 +211,6 @@ export function builtinCommands(): Map<string, Command> {
     ['true', trueCommand],
     ['false', falseCommand],
     ['env', env],
+    ['stty', stty],
   ]);
 }

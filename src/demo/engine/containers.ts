@@ -9,7 +9,11 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Command } from './commands.js';
-import { Broadcast, runCommand } from './process.js';
+import { LogBook } from './logbook.js';
+import { readsTerminal } from './shell.js';
+import { LineDiscipline } from './tty.js';
+import type { TtySize } from './tty-size.js';
+import { Broadcast, endedInput, runCommand } from './process.js';
 
 /** How a demo container is declared. */
 export interface ContainerSpec {
@@ -31,6 +35,12 @@ export interface ContainerSpec {
   env?: string[];
   /** Labels shown by `docker ps` / `docker inspect`. */
   labels?: Record<string, string>;
+  /** The id; default sha256 of the name (stable). */
+  id?: string;
+  /** Remove the container when its main process exits (`docker run --rm`). */
+  autoRemove?: boolean;
+  /** The network mode shown by inspect; default `none`. */
+  networkMode?: string;
 }
 
 /** The default containers: c1 sleeps, c2 is `cat` with stdin (for attach), c3 has exited. */
@@ -48,6 +58,11 @@ export function containerIdFor(name: string): string {
   return createHash('sha256').update(`hijack-demo-container:${name}`).digest('hex');
 }
 
+/** The id of the demo's image named `name` (`sha256:` + 64 hex, stable). */
+export function imageIdFor(name: string): string {
+  return `sha256:${containerIdFor('image:' + name)}`;
+}
+
 function ago(ms: number): string {
   const s = Math.max(1, Math.round(ms / 1000));
   if (s < 60) return s === 1 ? 'Less than a second' : `${s} seconds`;
@@ -59,7 +74,9 @@ function ago(ms: number): string {
 
 /**
  * One fake container. Its main process runs `cmd` from the engine's commands; its output
- * goes to whoever is attached. Emits 'exit' (status) when the main process ends.
+ * goes to whoever is attached and to its {@link LogBook}. Emits 'exit' (status) when the
+ * main process ends, and 'lifecycle' (action, attributes) for Docker's events: `start`,
+ * `kill` (signal), `die` (exitCode).
  */
 export class Container extends EventEmitter {
   readonly id: string;
@@ -71,6 +88,8 @@ export class Container extends EventEmitter {
   readonly stdinOnce: boolean;
   readonly env: string[];
   readonly labels: Record<string, string>;
+  readonly autoRemove: boolean;
+  readonly networkMode: string;
   readonly created = Date.now();
   running = false;
   exitCode = 0;
@@ -80,9 +99,14 @@ export class Container extends EventEmitter {
   /** The main process's stdin while it runs. */
   stdin: PassThrough | null = null;
   /** The main process's stdout and stderr, fanned out to attached clients. */
-  stdout = new Broadcast();
-  stderr = new Broadcast();
+  readonly stdout: Broadcast = new Broadcast(undefined, (c) => this.logs.write('stdout', c));
+  readonly stderr: Broadcast = new Broadcast(undefined, (c) => this.logs.write('stderr', c));
+  /** The TTY size from the last resize (0 × 0 until one). */
+  size: TtySize = { rows: 0, cols: 0 };
+  /** Everything the main process printed, by line (`docker logs`). */
+  readonly logs = new LogBook();
   private abort: AbortController | null = null;
+  private killedBy = 0;
   private exited: Promise<number> = Promise.resolve(0);
 
   constructor(
@@ -90,7 +114,9 @@ export class Container extends EventEmitter {
     private readonly commands: ReadonlyMap<string, Command>,
   ) {
     super();
-    this.id = containerIdFor(spec.name);
+    this.id = spec.id ?? containerIdFor(spec.name);
+    this.autoRemove = spec.autoRemove ?? false;
+    this.networkMode = spec.networkMode ?? 'none';
     this.name = spec.name;
     this.image = spec.image ?? 'hijack/demo:latest';
     this.cmd = spec.cmd?.length ? [...spec.cmd] : ['sleep', 'infinity'];
@@ -111,30 +137,66 @@ export class Container extends EventEmitter {
     this.stdin = new PassThrough();
     this.stdin.on('error', () => {});
     if (!this.openStdin) this.stdin.end();
-    this.stdout = new Broadcast();
-    this.stderr = new Broadcast();
+    this.stdout.reset();
+    this.stderr.reset();
+    this.emit('lifecycle', 'start', {});
     const signal = this.abort.signal;
+    let interrupted = false;
     this.exited = runCommand(this.commands, this.cmd, {
-      stdin: this.stdin,
-      stdout: this.stdout,
-      stderr: this.tty ? this.stdout : this.stderr,
+      ...(this.tty
+        ? this.terminalIO(signal, () => (interrupted = true))
+        : {
+            stdin: this.stdin,
+            stdout: this.stdout,
+            stderr: this.stderr,
+            signal,
+          }),
       env: this.env,
-      signal,
     }).then((status) => {
       this.running = false;
-      this.exitCode = status;
+      this.exitCode = this.killedBy ? 128 + this.killedBy : interrupted ? 130 : status;
+      this.killedBy = 0;
       this.finishedAt = Date.now();
       this.pid = 0;
       this.stdin?.destroy();
       this.stdin = null;
       this.abort = null;
-      this.emit('exit', status);
-      return status;
+      this.logs.flush();
+      this.emit('lifecycle', 'die', { exitCode: String(this.exitCode) });
+      this.emit('exit', this.exitCode);
+      return this.exitCode;
     });
   }
 
-  /** Kills the main process (status 137); resolves when it has exited. */
-  async kill(): Promise<void> {
+  /**
+   * The main process's streams on a TTY (`docker run -it`): the attached clients' keys go
+   * through a line discipline (echo, erase, ^C, ^D), output gets CR NL, as for a TTY exec.
+   */
+  private terminalIO(signal: AbortSignal, onInterrupt: () => void) {
+    const ld = new LineDiscipline(this.stdout, () => this.size);
+    const input = this.stdin!;
+    input.on('data', (c: Buffer) => ld.feed(c));
+    input.once('end', () => ld.hangup());
+    const job = new AbortController();
+    signal.addEventListener('abort', () => job.abort(), { once: true });
+    ld.onInterrupt(() => {
+      onInterrupt();
+      job.abort();
+    });
+    const main = this.commands.get(this.cmd[0] ?? '');
+    const stdin = main && readsTerminal.has(main) ? endedInput() : ld.openJob();
+    return { stdin, stdout: ld.output, stderr: ld.output, signal: job.signal, tty: ld };
+  }
+
+  /**
+   * Kills the main process with signal number `signal` (exit status 128 + signal, as a
+   * process without handlers); resolves once it exited.
+   */
+  async kill(signal = 9): Promise<void> {
+    if (this.abort && !this.abort.signal.aborted) {
+      this.emit('lifecycle', 'kill', { signal: String(signal) });
+      this.killedBy = signal;
+    }
     this.abort?.abort();
     await this.exited;
   }
@@ -142,6 +204,11 @@ export class Container extends EventEmitter {
   /** Resolves with the exit status once the main process ended (at once if it is not running). */
   wait(): Promise<number> {
     return this.running ? this.exited : Promise.resolve(this.exitCode);
+  }
+
+  /** The image's id (`sha256:…`, stable for the name). */
+  get imageId(): string {
+    return imageIdFor(this.image);
   }
 
   /** Docker's `State.Status`. */
@@ -161,14 +228,14 @@ export class Container extends EventEmitter {
       Id: this.id,
       Names: [`/${this.name}`],
       Image: this.image,
-      ImageID: `sha256:${containerIdFor('image:' + this.image)}`,
+      ImageID: this.imageId,
       Command: this.cmd.join(' '),
       Created: Math.floor(this.created / 1000),
       Ports: [],
       Labels: this.labels,
       State: this.status,
       Status: status,
-      HostConfig: { NetworkMode: 'none' },
+      HostConfig: { NetworkMode: this.networkMode },
       NetworkSettings: { Networks: {} },
       Mounts: [],
     };
@@ -194,7 +261,7 @@ export class Container extends EventEmitter {
         StartedAt: this.startedAt ? iso(this.startedAt) : ZERO_TIME,
         FinishedAt: this.finishedAt ? iso(this.finishedAt) : ZERO_TIME,
       },
-      Image: `sha256:${containerIdFor('image:' + this.image)}`,
+      Image: this.imageId,
       Name: `/${this.name}`,
       RestartCount: 0,
       Driver: 'hijack-demo',
@@ -203,7 +270,12 @@ export class Container extends EventEmitter {
       ProcessLabel: '',
       AppArmorProfile: '',
       ExecIDs: null,
-      HostConfig: { NetworkMode: 'none', AutoRemove: false, Init: false },
+      HostConfig: {
+        NetworkMode: this.networkMode,
+        AutoRemove: this.autoRemove,
+        Init: false,
+        LogConfig: { Type: 'json-file', Config: {} },
+      },
       GraphDriver: { Data: null, Name: 'hijack-demo' },
       Mounts: [],
       Config: {

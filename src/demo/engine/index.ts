@@ -1,7 +1,8 @@
 /**
  * The demo engine: a Docker-engine-compatible fixture whose containers are records and
- * whose processes are built-in commands (no child processes, no shell). The real `docker`
- * CLI can `ps`, `inspect`, `exec` and `attach` against it. See docs/engine.md.
+ * whose processes are built-in commands (no child processes; a small built-in shell). The
+ * real `docker` CLI can `ps`, `inspect`, `exec`, `attach`, `logs`, `events`, `run --rm`
+ * against it. See docs/engine.md.
  *
  * @module
  */

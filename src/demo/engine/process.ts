@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { Writable, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { writeOut, type Command } from './commands.js';
+import type { Terminal } from './tty.js';
 
 /** Exit status dockerd reports when the executable cannot be started. */
 export const EXIT_NOT_STARTED = 126;
@@ -17,6 +18,15 @@ export interface RunIO {
   stderr: Writable;
   env: string[];
   signal: AbortSignal;
+  /** The terminal of a TTY exec. */
+  tty?: Terminal;
+}
+
+/** A stdin that is already at its end (a command started without input). */
+export function endedInput(): PassThrough {
+  const s = new PassThrough();
+  s.end();
+  return s;
 }
 
 /** Turns Docker's `["KEY=value", …]` environment into a record (later entries win). */
@@ -60,6 +70,7 @@ export async function runCommand(
       stderr: io.stderr,
       env: envRecord(io.env),
       signal: io.signal,
+      ...(io.tty ? { tty: io.tty } : {}),
     });
     return Number.isInteger(status) ? status & 0xff : 1;
   } catch (err) {
@@ -72,7 +83,8 @@ export async function runCommand(
 
 /**
  * A writable that copies every chunk to each current target (a container's output to
- * every attached client) and keeps the last `keep` bytes for `logs=1`. A write completes
+ * every attached client) and keeps the last `keep` bytes for `logs=1`; `tap` sees every
+ * chunk (the container's log). A write completes
  * when every target accepted it; a target that fails is dropped, not the whole stream.
  */
 export class Broadcast extends Writable {
@@ -80,8 +92,17 @@ export class Broadcast extends Writable {
   private log: Buffer[] = [];
   private logBytes = 0;
 
-  constructor(private readonly keep = 64 * 1024) {
+  constructor(
+    private readonly keep = 64 * 1024,
+    private readonly tap?: (chunk: Buffer) => void,
+  ) {
     super();
+  }
+
+  /** Forgets the kept bytes (a new run of the process); targets stay attached. */
+  reset(): void {
+    this.log = [];
+    this.logBytes = 0;
   }
 
   /** The bytes kept for replay (at most `keep`, most recent). */
@@ -90,6 +111,7 @@ export class Broadcast extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.tap?.(chunk);
     this.log.push(chunk);
     this.logBytes += chunk.length;
     while (this.logBytes > this.keep && this.log.length > 1) {
