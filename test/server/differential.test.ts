@@ -176,6 +176,8 @@ interface Seen {
   bodies: Map<number, string>;
   /** The closing `/end` request was answered: no error cut the stream short. */
   endAnswered: boolean;
+  /** How this stream's handlers treat bodies. */
+  mode: Mode;
 }
 
 const digest = (b: Buffer) => createHash('sha1').update(b).digest('hex').slice(0, 12);
@@ -185,11 +187,11 @@ async function makeServer(kind: 'plain' | 'gate' | 'gate+tracker') {
   const byPort = new Map<number, Seen>();
   const server = http.createServer((req, res) => {
     const seen = byPort.get(req.socket.remotePort!);
-    const mode = (req.headers['x-mode'] as Mode | undefined) ?? modeOf.get(req.socket.remotePort!);
     if (!seen) {
       res.end();
       return;
     }
+    const mode = seen.mode;
     const i = seen.starts.length;
     seen.starts.push(`${req.method} ${req.url}`);
     if (req.url === '/end') res.on('finish', () => (seen.endAnswered = true));
@@ -227,8 +229,6 @@ async function makeServer(kind: 'plain' | 'gate' | 'gate+tracker') {
   return { server, byPort, port: (server.address() as net.AddressInfo).port };
 }
 
-const modeOf = new Map<number, Mode>();
-
 /** Sends `writes` on a new connection; resolves with the server's view and the statuses. */
 function run(
   target: Awaited<ReturnType<typeof makeServer>>,
@@ -237,13 +237,14 @@ function run(
 ): Promise<{ seen: Seen; statuses: string[]; hung: boolean }> {
   return new Promise((resolve) => {
     const sock = net.connect(target.port, '127.0.0.1');
-    const seen: Seen = { starts: [], bodies: new Map(), endAnswered: false };
+    const seen: Seen = { starts: [], bodies: new Map(), endAnswered: false, mode };
     const parts: Buffer[] = [];
     let hung = false;
     sock.setNoDelay(true);
     sock.on('connect', () => {
+      // Keyed by the client's port on this server only: one local port can serve
+      // connections to the three servers at once.
       target.byPort.set(sock.localPort!, seen);
-      modeOf.set(sock.localPort!, mode);
       let i = 0;
       const next = () => {
         if (i >= writes.length || sock.destroyed) return;
@@ -262,10 +263,8 @@ function run(
       clearTimeout(timer);
       const port = sock.localPort;
       setTimeout(() => {
-        if (port) {
-          target.byPort.delete(port);
-          modeOf.delete(port);
-        }
+        // A new connection may already have this port: remove only our own entry.
+        if (port && target.byPort.get(port) === seen) target.byPort.delete(port);
         const text = Buffer.concat(parts).toString('latin1');
         const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => m[1]!);
         resolve({ seen, statuses, hung });
