@@ -87,6 +87,11 @@ test('chunked: unread decoded bytes re-framed at any cut point continue as valid
           rest = rest.subarray(skip.length);
         }
         const head = Buffer.concat([...prefix, rest, Buffer.from('TAIL')]);
+        if (s.done && unread.length === 0) {
+          // A body read to its end is not replayed: only what follows it (as Go).
+          assert.equal(head.toString(), 'TAIL');
+          return;
+        }
         const out = dechunk(head);
         assert.deepEqual(out.data, data.subarray(read));
         assert.equal(out.after.toString(), 'TAIL');
