@@ -66,6 +66,27 @@ export function probeNodeInternals(): NodeHttpInternals {
   for (const m of PARSER_METHODS) {
     need(`HTTPParser.prototype.${m}()`, () => typeof HTTPParser.prototype[m] === 'function');
   }
+  // The gate's body mirror (llhttp-body.ts): a second parser with the server's leniency.
+  for (const k of [
+    'REQUEST',
+    'kOnHeadersComplete',
+    'kOnBody',
+    'kOnMessageComplete',
+    'kLenientAll',
+  ]) {
+    need(`HTTPParser.${k}`, () => Number.isInteger(HTTPParser[k]));
+  }
+  need("HTTPParser's end of a Connection: close message (HPE_CLOSED_CONNECTION)", () => {
+    const P = HTTPParser as unknown as new () => Loose;
+    const m = new P();
+    m.initialize(HTTPParser.REQUEST, {}, 0, HTTPParser.kLenientNone);
+    let done = false;
+    m[HTTPParser.kOnMessageComplete as number] = () => (done = true);
+    m.execute(Buffer.from('POST / HTTP/1.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n'));
+    const r = m.execute(Buffer.from('abX')) as unknown;
+    const e = r as Loose;
+    return done && r instanceof Error && e.code === 'HPE_CLOSED_CONNECTION' && e.bytesParsed === 3;
+  });
   const freeParser = need('_http_common.freeParser()', () =>
     typeof common.freeParser === 'function' ? (common.freeParser as Loose[string]) : null,
   );
