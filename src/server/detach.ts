@@ -46,7 +46,8 @@ export function detachSocket(
   freeParserOf(socket, req);
   // Node's instance wrappers of on/addListener/… and its backpressure flag go.
   restoreSocket(socket);
-  socket.setTimeout(0);
+  // Any Duplex may be a connection; only a net.Socket has timeouts.
+  if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
   // The taker may half-close: https servers create their sockets without allowHalfOpen.
   socket.allowHalfOpen = true;
   // As Node does for 'upgrade': flowing unset, so a later 'data' listener or pipe starts it.

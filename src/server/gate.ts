@@ -14,6 +14,7 @@ import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GateBody } from './gate-body.js';
 import {
+  ensureUnrefTimer,
   HPE_PAUSED,
   isLastResponse,
   isLenientParser,
@@ -142,6 +143,7 @@ export class Gate {
   static install(socket: ServerSocket): Gate | undefined {
     const parser = parserOf(socket);
     if (!parser || !onIncomingOf(parser) || gateOf(socket)) return gateOf(socket);
+    ensureUnrefTimer(socket);
     const gate = new Gate(socket, parser);
     (socket as unknown as Record<symbol, Gate>)[kGate] = gate;
     // Bytes that reach JS (a socket the parser does not consume) go through the gate too.

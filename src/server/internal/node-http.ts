@@ -151,6 +151,18 @@ export function freeParserOf(socket: Socket, req: IncomingMessage): void {
   s.parser = null;
 }
 
+/**
+ * A connection that is not a net.Socket (any Duplex may be emitted as 'connection') has no
+ * `_unrefTimer`, which Node's parser-execute callback calls (the gate calls it for reads
+ * fed from JS too): such a connection gets a no-op one.
+ */
+export function ensureUnrefTimer(socket: Socket): void {
+  const s = socket as unknown as { _unrefTimer?: () => void };
+  if (typeof s._unrefTimer !== 'function') s._unrefTimer = noop;
+}
+
+function noop(): void {}
+
 /** `--insecure-http-parser` given to this process (Node's default for every server). */
 const processLenient =
   process.execArgv.includes('--insecure-http-parser') ||
