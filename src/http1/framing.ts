@@ -264,6 +264,11 @@ export class BodyScanner {
     }
   }
 
+  /** Bytes of a Content-Length body not counted yet (0 for other framings). */
+  remaining(): number {
+    return this.kind === 'length' ? this.left : 0;
+  }
+
   /**
    * Framing bytes the wire still owes before a takeover can hand the rest on as valid
    * chunked encoding: the CRLF (or its LF) after chunk data that was read to its end.

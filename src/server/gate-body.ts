@@ -56,6 +56,16 @@ export class GateBody {
     return n;
   }
 
+  /**
+   * The body's length when it is known from the head alone and read the same by llhttp:
+   * 0 without a body, a single plain Content-Length; -1 otherwise (chunked, a mirror).
+   */
+  plainLength(): number {
+    if (this.kind === 'none') return 0;
+    if (this.kind !== 'length' || this.mirror) return -1;
+    return this.done ? 0 : this.scanner.remaining();
+  }
+
   /** Bytes of chunk framing the wire still owes before the rest is valid chunked encoding. */
   owed(): number {
     return this.scanner.owed();

@@ -38,6 +38,7 @@ const PENDING_LIMIT = 64 * 1024;
 
 /** Fed to llhttp to let it finish a message that has no body left. */
 const EMPTY = Buffer.alloc(0);
+const CRLFCRLF = Buffer.from('\r\n\r\n');
 
 /** One request on a gated connection, from its head to its response's end or takeover. */
 export class GatedMessage {
@@ -120,6 +121,10 @@ export class Gate {
   private parserPaused = false;
   /** Set by onIncoming when it stopped llhttp after a head during the current execute. */
   private stoppedAtHead = false;
+  /** Set by onIncoming when the current read is one whole message llhttp parses through. */
+  private wholeRead = false;
+  /** The chunk the gate is feeding the parser (JS reads), null for reads parsed in C++. */
+  private feeding: Buffer | null = null;
   private pumping = false;
   private pausedSocket = false;
   private cur: GatedMessage | null = null;
@@ -170,6 +175,18 @@ export class Gate {
    * bytes it did not parse and let the gate decide.
    */
   private readonly onExecute = (ret: unknown): void => {
+    if (this.wholeRead) {
+      // The read held one whole message and nothing more: llhttp parsed it all. Reads
+      // that come while it is current are the gate's.
+      this.wholeRead = false;
+      this.nodeOnExecute(ret);
+      if (this.cur && !this.detached) {
+        this.parser.pause();
+        this.parserPaused = true;
+      }
+      this.pump();
+      return;
+    }
     if (this.stoppedAtHead || this.parserPaused) {
       // Only a stop at a head during this read has a real position; a parser paused before
       // the read parsed nothing (Node then derives a stale count from llhttp's error_pos).
@@ -215,12 +232,19 @@ export class Gate {
     const msg = new GatedMessage(this, r, new GateBody(r, this.lenient), final);
     (r as unknown as Record<symbol, GatedMessage>)[kMessage] = msg;
     this.cur = msg;
+    // The common case, a read that holds this whole message and nothing after it (a
+    // keep-alive client waiting for its answer): llhttp may parse it through, as nothing
+    // behind it can be lost and its body, if any, is raw in the request for a taker.
+    // Otherwise llhttp stops right after the head (HPE_PAUSED).
+    const whole = !final && this.holdsWholeMessage(msg);
+    if (whole) msg.parsed = true;
     // Set before the handler runs: a takeover asked for inside it waits for the rest of this read.
-    this.stoppedAtHead = true;
+    if (whole) this.wholeRead = true;
+    else this.stoppedAtHead = true;
     r._read = gatedRead;
     // An Upgrade or CONNECT answered normally ends the connection: what follows its head is
     // not HTTP.
-    this.nodeOnIncoming.call(this.parser, req, final ? false : keepAlive);
+    const ret = this.nodeOnIncoming.call(this.parser, req, final ? false : keepAlive);
     const res = responseOf(this.socket);
     if (res && (res as unknown as { req?: unknown }).req === req) {
       msg.res = res;
@@ -229,8 +253,23 @@ export class Gate {
     } else {
       msg.responded = true;
     }
-    return HPE_PAUSED;
+    return whole ? ret : HPE_PAUSED;
   };
+
+  /**
+   * Whether the read being parsed ends exactly with the message whose head just completed:
+   * it starts inside that head (not with the CR/LF llhttp skips between messages), its
+   * first CRLFCRLF ends the head, and what follows is the whole body of a plain
+   * Content-Length (or none). Anything else takes the exact path.
+   */
+  private holdsWholeMessage(msg: GatedMessage): boolean {
+    const length = msg.framing.plainLength();
+    if (length < 0) return false;
+    const b = this.feeding ?? this.parser.getCurrentBuffer();
+    if (b.length < 4 || b[0] === 0x0d || b[0] === 0x0a) return false;
+    const at = b.indexOf(CRLFCRLF);
+    return at >= 0 && b.length - (at + 4) === length;
+  }
 
   /**
    * The client's EOF arrived (socket.push(null)). Returns true to hold it: while the
@@ -277,7 +316,7 @@ export class Gate {
   pump(): void {
     // Inside the parser's execute (a handler taking over at once): the rest of this read is
     // not collected yet; onExecute pumps once it is.
-    if (this.pumping || this.detached || this.stoppedAtHead) return;
+    if (this.pumping || this.detached || this.stoppedAtHead || this.wholeRead) return;
     this.pumping = true;
     try {
       for (;;) {
@@ -361,7 +400,10 @@ export class Gate {
     this.parser.resume();
     this.parserPaused = false;
     this.stoppedAtHead = false;
+    this.feeding = chunk;
     const ret = this.parser.execute(chunk);
+    this.feeding = null;
+    this.wholeRead = false;
     if (this.detached) return;
     // Node reports our pause as an error, except on an upgrade request, where it gives the
     // byte count (it skips errors when llhttp's upgrade flag is set).

@@ -54,6 +54,9 @@ function lenientFlags(lenient: boolean): number {
   return P.kLenientAll & ~(P.kLenientKeepAlive ?? 0) & ~(P.kLenientDataAfterClose ?? 0);
 }
 
+/** A Content-Length value both llhttp and a double read exactly. */
+const DIGITS = /^[0-9]{1,15}$/;
+
 const pool: LlhttpBody[] = [];
 const POOL_MAX = 64;
 const noop = (): number => 0;
@@ -80,23 +83,29 @@ export class LlhttpBody {
   }
 
   /**
-   * A mirror for `req`'s body, or null when llhttp reads none from its head (no framing
-   * field, CONNECT) or the mirror cannot reproduce the head (then the caller falls back).
+   * A mirror for `req`'s body, or null when it is not needed (no framing field, CONNECT, a
+   * single plain Content-Length) or cannot reproduce the head (the caller counts then).
    */
   static for(req: IncomingMessage, lenient: boolean): LlhttpBody | null {
     if (!MIRROR_AVAILABLE || req.method === 'CONNECT') return null;
     const raw = req.rawHeaders;
     let lines = '';
+    let fields = 0;
+    let plainLength = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       const n = name.trim().length;
       if (n !== 14 && n !== 17) continue;
       const lower = name.trim().toLowerCase();
       if (lower === 'content-length' || lower === 'transfer-encoding') {
+        fields++;
+        plainLength = name.length === 14 && lower === 'content-length' && DIGITS.test(raw[i + 1]!);
         lines += `${name}: ${raw[i + 1]!}\r\n`;
       }
     }
-    if (lines === '') return null;
+    // No framing field; or one plain Content-Length, which llhttp reads as the number it
+    // is (the caller counts it): no mirror needed.
+    if (lines === '' || (fields === 1 && plainLength)) return null;
     const m = pool.pop() ?? new LlhttpBody();
     m.done = false;
     m.refused = false;
