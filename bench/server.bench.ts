@@ -6,6 +6,8 @@
  *    Go 1.19 net/http Hijack at GOMAXPROCS=1. One load client for all three: a Go program
  *    (test/peers/go/takeover-load) with fixed concurrency and duration.
  * 2. Keep-alive GET requests per second with trackConnections() on and off (wrk).
+ * 3. Ordinary traffic on servers that can take over: keep-alive GET and 512-byte POST on
+ *    node:http and Express, each with and without enableHijack (and with the tracker).
  *
  * Servers run in their own processes pinned to CPU 0, load clients pinned to CPU 1 (when
  * taskset and two CPUs exist). Rounds alternate the servers; the best round counts.
@@ -16,6 +18,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import express from 'express';
 import { enableHijack, hijack, trackConnections } from '../dist/server/index.js';
 import { buildGoPeer } from '../test/helpers/go.js';
 import {
@@ -62,6 +68,27 @@ function serve(kind: string): void {
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 3 });
       res.end('ok\n');
     });
+  } else if (GATED_KINDS.includes(kind)) {
+    // Ordinary traffic on a server that may take connections over: GET, and POST whose
+    // body the handler reads; plain node:http or an Express app.
+    const answer = (req: IncomingMessage, res: ServerResponse) => {
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      req.on('end', () => {
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': 3 });
+        res.end(n > 0 ? 'ok\n' : 'ok.');
+      });
+    };
+    if (kind.startsWith('express')) {
+      const app = express();
+      app.get('/', answer);
+      app.post('/', answer);
+      server.on('request', app);
+    } else {
+      server.on('request', answer);
+    }
+    if (kind.includes('enable')) enableHijack(server);
+    if (kind.includes('track')) trackConnections(server);
   } else {
     throw new Error(`unknown HIJACK_BENCH_SERVER ${kind}`);
   }
@@ -163,7 +190,45 @@ async function keepAlive(ctx: BenchContext) {
   return { res, seconds, conns, threads, rounds };
 }
 
+/** Server variants of the ordinary-traffic rows (plain node:http or Express, gated or not). */
+const GATED_KINDS = ['plain', 'enable', 'enable+track', 'express', 'express+enable'];
+const GATED_NAMES: Record<string, string> = {
+  plain: 'node:http',
+  enable: 'node:http + enableHijack()',
+  'enable+track': 'node:http + enableHijack() + trackConnections()',
+  express: 'Express',
+  'express+enable': 'Express + enableHijack()',
+};
+
+/** Keep-alive GET and 512-byte POST on each variant, alternated, best run each. */
+async function gated(ctx: BenchContext) {
+  const seconds = ctx.quick ? 2 : 4;
+  const rounds = ctx.quick ? 1 : 3;
+  const post = join(tmpdir(), 'hijack-bench-post.lua');
+  writeFileSync(
+    post,
+    `wrk.method = "POST"\nwrk.body = string.rep("x", 512)\nwrk.headers["Content-Type"] = "text/plain"\n`,
+  );
+  const out: Record<string, Map<string, number[]>> = {};
+  for (const [method, extra] of [
+    ['GET', [] as string[]],
+    ['POST', ['-s', post]],
+  ] as const) {
+    out[method] = await alternate(GATED_KINDS.map(nodeServer), rounds, async (addr, warmup) => {
+      const d = warmup ? 1 : seconds;
+      const text = await runCommand(
+        pin(1, ['wrk', '-t1', '-c32', `-d${d}s`, ...extra, `http://${addr}/`]),
+      );
+      const m = /Requests\/sec:\s+([\d.]+)/.exec(text);
+      if (!m) throw new Error(`wrk gave no Requests/sec:\n${text}`);
+      return Number(m[1]);
+    });
+  }
+  return { out, seconds, rounds };
+}
+
 export default async function bench(ctx: BenchContext): Promise<BenchSection> {
+  const g = await gated(ctx);
   const t = await takeovers(ctx);
   const k = await keepAlive(ctx);
   const hj = best(t.res.get('hijack')!);
@@ -222,6 +287,21 @@ round(s), best run counts${pinnable ? '; servers pinned to CPU 0, clients to CPU
           `${(on / off).toFixed(3)}× (${verdict(on / off, 0.97)})`,
         ],
       ],
+    ),
+    '',
+    `Ordinary traffic on a server that can take connections over: keep-alive \`GET /\` and \`POST /\` with a 512-byte body the handler reads, \`wrk -t1 -c32 -d${g.seconds}s\` (POST through a wrk script), each fresh server warmed up for 1 s unmeasured, the five servers alternated ${g.rounds} times, best run counts. Ratios against the same server without enableHijack (target ≥ 0.95×).`,
+    '',
+    table(
+      ['server', 'GET requests/s', 'GET ratio', 'POST requests/s', 'POST ratio'],
+      GATED_KINDS.map((kind) => {
+        const base = kind.startsWith('express') ? 'express' : 'plain';
+        const cell = (m: string) => {
+          const v = best(g.out[m]!.get(kind)!);
+          const r = v / best(g.out[m]!.get(base)!);
+          return [fmt(v), kind === base ? '1.000×' : `${r.toFixed(3)}× (${verdict(r, 0.95)})`];
+        };
+        return [GATED_NAMES[kind]!, ...cell('GET'), ...cell('POST')];
+      }),
     ),
   ].join('\n');
   return { markdown };
