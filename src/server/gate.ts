@@ -6,7 +6,20 @@
  * and only up to its end; the next request is parsed only after the response ended (Go's
  * one-request-at-a-time). A takeover then finds every unread byte still in wire form.
  * Between requests the parser consumes the socket in C++ as usual, so a head costs no JS
- * data event.
+ * data event; a read that holds one whole message and nothing after it is parsed through.
+ *
+ * Each message's body is in one phase ({@link BodyPhase}); the transitions, and what moves
+ * the connection on:
+ *
+ *   Held    → Feeding  the handler reads req (gatedRead), the response finished, or the
+ *                      client's EOF came: body bytes go to llhttp as they arrive.
+ *   Held    → Parsed   the read held the whole message (llhttp parsed it through), or the
+ *                      head says there is no body.
+ *   Feeding → Parsed   llhttp's reading of the body (the mirror) ended.
+ *   any     → taken    hijack() was called: `take` is set, and the takeover completes at the
+ *                      next pump (after the chunk CRLF owed, if any); the gate detaches.
+ *   Parsed + responded the message is done: the next head is parsed, unless the message was
+ *                      `final` (Upgrade/CONNECT) or its response the connection's `last`.
  *
  * @internal
  */
@@ -40,15 +53,25 @@ const PENDING_LIMIT = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
+/**
+ * Where a gated message's body is (transitions in this file's header):
+ * - `Held`: kept by the gate in wire form, none given to llhttp yet;
+ * - `Feeding`: given to llhttp as it arrives, up to its end;
+ * - `Parsed`: llhttp has the whole message, head and body.
+ */
+export const enum BodyPhase {
+  Held,
+  Feeding,
+  Parsed,
+}
+
 /** One request on a gated connection, from its head to its response's end or takeover. */
 export class GatedMessage {
   res: ServerResponse | null = null;
-  /** The handler asked for the body (req._read was called). */
-  bodyWanted = false;
+  /** Where the body is; see {@link BodyPhase}. */
+  phase = BodyPhase.Held;
   /** The response finished. */
   responded = false;
-  /** llhttp saw the whole message (head and body). */
-  parsed = false;
   /** A takeover was asked for; `take` completes it. */
   take: ((pending: Buffer[]) => void) | null = null;
   /** The client ended its side (EOF) while this message was current. */
@@ -75,8 +98,8 @@ const kMessage = Symbol('hijack.message');
 function gatedRead(this: IncomingMessage, n: number): void {
   const m = messageOf(this);
   if (!m || m.take || m.gate.detached) return;
-  if (!m.bodyWanted) {
-    m.bodyWanted = true;
+  if (m.phase === BodyPhase.Held) {
+    m.phase = BodyPhase.Feeding;
     queueMicrotask(m.gate.pumpLater);
   }
   return Object.getPrototypeOf(this)._read.call(this, n);
@@ -237,7 +260,7 @@ export class Gate {
     // behind it can be lost and its body, if any, is raw in the request for a taker.
     // Otherwise llhttp stops right after the head (HPE_PAUSED).
     const whole = !final && this.holdsWholeMessage(msg);
-    if (whole) msg.parsed = true;
+    if (whole) msg.phase = BodyPhase.Parsed;
     // Set before the handler runs: a takeover asked for inside it waits for the rest of this read.
     if (whole) this.wholeRead = true;
     else this.stoppedAtHead = true;
@@ -325,12 +348,16 @@ export class Gate {
           if (m.take) return this.completeTakeover(m);
           // The connection closes after this answer: what follows is not HTTP (Upgrade,
           // CONNECT) or not to be served. The body still goes to the parser (Node reads it).
-          if ((m.final || m.last) && m.responded && (m.parsed || m.final)) return;
-          if (!m.parsed) {
-            if (!m.bodyWanted && !m.responded && !m.eof) break;
+          const parsed = m.phase === BodyPhase.Parsed;
+          if ((m.final || m.last) && m.responded && (parsed || m.final)) return;
+          if (!parsed) {
+            if (m.phase === BodyPhase.Held) {
+              if (!m.responded && !m.eof) break;
+              m.phase = BodyPhase.Feeding; // skipped after the answer, or cut by the EOF
+            }
             if (m.framing.kind === 'none' || m.framing.done) {
               this.feed(EMPTY); // lets llhttp finish the message (req 'end')
-              m.parsed = true;
+              m.phase = BodyPhase.Parsed;
               continue;
             }
             const chunk = this.shift();
@@ -338,7 +365,7 @@ export class Gate {
             const n = m.framing.take(chunk);
             if (n < chunk.length) this.unshift(chunk.subarray(n));
             this.feed(chunk.subarray(0, n));
-            if (m.framing.done) m.parsed = true;
+            if (m.framing.done) m.phase = BodyPhase.Parsed;
             continue;
           }
           if (!m.responded) break;
@@ -429,7 +456,7 @@ export class Gate {
     // A chunked body read to the end of a chunk: wait for the chunk's CRLF, so the taker's
     // first byte is the next chunk's (the client sends it; its EOF or close ends the wait).
     if (
-      (m.bodyWanted || m.parsed) &&
+      m.phase !== BodyPhase.Held &&
       this.pendingBytes < m.framing.owed() &&
       !m.eof &&
       !this.socket.destroyed

@@ -16,7 +16,7 @@ import {
   retireResponse,
   socketOf,
 } from './detach.js';
-import { gateOf, messageOf } from './gate.js';
+import { BodyPhase, gateOf, messageOf } from './gate.js';
 import {
   checkNodeInternals,
   onExecuteOf,
@@ -104,7 +104,7 @@ function start(req: IncomingMessage, res: ServerResponse): Promise<Hijacked> {
   if (gate && msg && !gate.detached) {
     return new Promise((resolve) => {
       msg.take = (pending) => {
-        const head = composeHead(req, msg.framing, msg.bodyWanted || msg.parsed, pending);
+        const head = composeHead(req, msg.framing, msg.phase !== BodyPhase.Held, pending);
         resolve(finish(req, res, socket, head));
       };
       gate.pump();
