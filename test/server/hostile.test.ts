@@ -26,6 +26,16 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
+/** What a takeover got (head, then the socket's bytes until EOF) into `got`; then closes. */
+function handOver(got: ReturnType<typeof deferred<Buffer>>) {
+  return ({ socket, head }: Hijacked) => {
+    void collect(head, socket).then((b) => {
+      socket.destroy();
+      got.resolve(b);
+    }, got.reject);
+  };
+}
+
 for (const [how, read] of [
   ['resume()', (req: http.IncomingMessage) => req.resume()],
   ["on('data')", (req: http.IncomingMessage) => req.on('data', () => {})],
@@ -198,12 +208,7 @@ test(
       req.once('data', (c: Buffer) => {
         assert.equal(c.toString(), 'hello');
         req.pause();
-        void hijack(req, res).then(({ socket, head }) => {
-          void collect(head, socket).then((b) => {
-            socket.destroy();
-            got.resolve(b);
-          }, got.reject);
-        });
+        void hijack(req, res).then(handOver(got));
       });
     });
     try {
@@ -231,12 +236,7 @@ test(
     const l = await gated((req, res) => {
       req.resume();
       req.on('end', () => {
-        void hijack(req, res).then(({ socket, head }) => {
-          void collect(head, socket).then((b) => {
-            socket.destroy();
-            got.resolve(b);
-          }, got.reject);
-        });
+        void hijack(req, res).then(handOver(got));
       });
     });
     try {
