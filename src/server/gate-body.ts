@@ -12,6 +12,25 @@ import { LlhttpBody } from './internal/llhttp-body.js';
 
 /** The body of one gated request. */
 export class GateBody {
+  /**
+   * The body of `req`: one shared, immutable empty body when the head has no framing field
+   * (most requests: nothing to count, no scanner, no mirror), else its own.
+   */
+  static of(req: IncomingMessage, lenient: boolean): GateBody {
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const n = raw[i]!.length;
+      // Names as Node gives them: 14 or 17 letters, one more with a lenient trailing space.
+      if (n >= 14 && n <= 18) {
+        const name = raw[i]!.trim().toLowerCase();
+        if (name === 'content-length' || name === 'transfer-encoding') {
+          return new GateBody(req, lenient);
+        }
+      }
+    }
+    return NO_BODY;
+  }
+
   /** How the head delimits the body (what the chunk scanner counts). */
   readonly kind: Framing['kind'];
   /** True once the connection's parser has been given every byte of the body. */
@@ -87,3 +106,9 @@ function onlyLineEnds(b: Buffer): boolean {
   for (const c of b) if (c !== 0x0d && c !== 0x0a) return false;
   return true;
 }
+
+/** What a head without Content-Length or Transfer-Encoding delimits: no body. */
+const NO_BODY = new GateBody(
+  { rawHeaders: [], method: 'GET' } as unknown as IncomingMessage,
+  false,
+);

@@ -252,7 +252,7 @@ export class Gate {
     const final = r.upgrade || r.method === 'CONNECT';
     // Upgrade and CONNECT go to the ordinary 'request' handler, as any other request.
     r.upgrade = false;
-    const msg = new GatedMessage(this, r, new GateBody(r, this.lenient), final);
+    const msg = new GatedMessage(this, r, GateBody.of(r, this.lenient), final);
     (r as unknown as Record<symbol, GatedMessage>)[kMessage] = msg;
     this.cur = msg;
     // The common case, a read that holds this whole message and nothing after it (a

@@ -234,12 +234,15 @@ function run(
   target: Awaited<ReturnType<typeof makeServer>>,
   writes: Buffer[],
   mode: Mode,
-): Promise<{ seen: Seen; statuses: string[]; hung: boolean }> {
+): Promise<{ seen: Seen; statuses: string[]; hung: boolean; reset: boolean }> {
   return new Promise((resolve) => {
     const sock = net.connect(target.port, '127.0.0.1');
     const seen: Seen = { starts: [], bodies: new Map(), endAnswered: false, mode };
     const parts: Buffer[] = [];
     let hung = false;
+    // A server that closes while the client still writes makes the kernel send RST, and an
+    // RST may discard answers the client had not read yet: a race of timing, not of parsing.
+    let reset = false;
     sock.setNoDelay(true);
     sock.on('connect', () => {
       // Keyed by the client's port on this server only: one local port can serve
@@ -254,7 +257,7 @@ function run(
       next();
     });
     sock.on('data', (c: Buffer) => parts.push(c));
-    sock.on('error', () => {});
+    sock.on('error', () => (reset = true));
     const timer = setTimeout(() => {
       hung = true;
       sock.destroy();
@@ -267,7 +270,7 @@ function run(
         if (port && target.byPort.get(port) === seen) target.byPort.delete(port);
         const text = Buffer.concat(parts).toString('latin1');
         const statuses = [...text.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => m[1]!);
-        resolve({ seen, statuses, hung });
+        resolve({ seen, statuses, hung, reset });
       }, 5);
     });
   });
@@ -332,6 +335,7 @@ test(
     const started = Date.now();
     let allowed = 0;
     let hung = 0;
+    let resets = 0;
     try {
       let next = 0;
       const worker = async () => {
@@ -359,12 +363,14 @@ test(
                 why.push(`body ${i}: plain ${b}, ${name} ${g.seen.bodies.get(i)}`);
               }
             }
-            if (g.seen.endAnswered !== plain!.seen.endAnswered) {
+            const raced = g.reset || plain!.reset;
+            if (raced) resets++;
+            if (!raced && g.seen.endAnswered !== plain!.seen.endAnswered) {
               why.push(
                 `stream completed: plain ${plain!.seen.endAnswered}, ${name} ${g.seen.endAnswered}`,
               );
             }
-            if (g.statuses.join() !== plain!.statuses.join()) {
+            if (!raced && g.statuses.join() !== plain!.statuses.join()) {
               if (errorTiming(plain!, g)) allowed++;
               else why.push(`statuses: plain ${plain!.statuses}, ${name} ${g.statuses}`);
             }
@@ -385,7 +391,8 @@ test(
     }
     t.diagnostic(
       `seed ${seed}: ${RUNS} streams × 3 servers in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-        `${allowed} with the allowed 2xx-before-400 difference; ${hung} hung on every server alike`,
+        `${allowed} with the allowed 2xx-before-400 difference; ${hung} hung on every server alike; ` +
+        `${resets} comparisons with a reset (answers compared for handlers and bodies only)`,
     );
     assert.deepEqual(failures, [], `seed ${seed} (HIJACK_FC_SEED=${seed} replays it)`);
   },
