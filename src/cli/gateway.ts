@@ -18,7 +18,7 @@ import {
   gatewayOptionsFromFlags,
 } from './gateway-args.js';
 import type { GatewayFlags } from './gateway-args.js';
-import type { CliIO, RegisterCommand } from './main.js';
+import type { CliIO, RegisterCommand } from './shared.js';
 import { streamsNotice } from './shutdown-notice.js';
 
 /** Milliseconds taken-over streams get after the half-close (createGateway's default shutdownGrace). */
