@@ -76,8 +76,8 @@ export const GATEWAY_ENV = {
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 /**
- * Build the `gateway` commander Command with every option (no action attached). Part B
- * attaches `.action(opts => run(gatewayOptionsFromFlags(opts, process.env)))`.
+ * Build the `gateway` commander Command with every option (no action attached); gateway.ts
+ * attaches the action that runs it (`registerGateway`).
  */
 export function gatewayCommand(): Command {
   const cmd = new Command('gateway')

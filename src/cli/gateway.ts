@@ -1,5 +1,5 @@
 /**
- * `hijack gateway`: parses flags, environment and config file (part A's
+ * `hijack gateway`: parses flags, environment and config file (gateway-args.ts's
  * {@link gatewayOptionsFromFlags}) into options, runs {@link createGateway}, and shuts it
  * down gracefully on SIGTERM / SIGINT (a second signal cuts everything at once).
  *
