@@ -10,7 +10,7 @@ import { observeGateway, type Observer } from '../gateway/observe/index.js';
 import { createGateway } from '../gateway/server.js';
 import type { Gateway } from '../gateway/server.js';
 import { dialUpstream, parseUpstream } from '../gateway/forward/upstream.js';
-import type { Endpoint } from '../gateway/types.js';
+import { formatEndpoint } from '../endpoint/endpoint.js';
 import {
   exitCodeFor,
   formatCliError,
@@ -26,12 +26,6 @@ const STREAM_GRACE = 5000;
 
 /** Milliseconds in-flight requests get after SIGTERM before they are cut. */
 const SHUTDOWN_TIMEOUT = 10_000;
-
-function upstreamUrl(e: Endpoint): string {
-  return e.kind === 'unix'
-    ? `unix://${e.path}`
-    : `${e.kind}://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
-}
 
 /**
  * Runs the gateway until SIGTERM/SIGINT (or `signal`); resolves with the exit code:
@@ -72,7 +66,7 @@ export async function runGateway(
   });
   try {
     const addrs = await gw.listen();
-    const up = upstreamUrl(gw.options.upstream);
+    const up = formatEndpoint(gw.options.upstream);
     log(`listening on ${addrs.map((a) => a.url).join(', ')}; upstream ${up}`);
     const urls = await obs.listen();
     if (urls.live) log(`live connections page on ${urls.live}`);

@@ -8,6 +8,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Pool } from 'undici';
+import { formatHostPort } from '../../endpoint/endpoint.js';
 import { HijackError } from '../../errors.js';
 
 /** TLS settings towards a `tls://` / `https://` upstream. */
@@ -159,19 +160,13 @@ export function createUpstreamPool(target: UpstreamTarget, options: PoolOptions)
     });
   }
   if (target.kind === 'tcp') {
-    return new Pool(
-      `http://${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`,
-      {
-        ...common,
-        connect: { timeout: options.connectTimeout },
-      },
-    );
-  }
-  return new Pool(
-    `https://${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`,
-    {
+    return new Pool(`http://${formatHostPort(target.host, target.port)}`, {
       ...common,
-      connect: { timeout: options.connectTimeout, ...options.tls },
-    },
-  );
+      connect: { timeout: options.connectTimeout },
+    });
+  }
+  return new Pool(`https://${formatHostPort(target.host, target.port)}`, {
+    ...common,
+    connect: { timeout: options.connectTimeout, ...options.tls },
+  });
 }
