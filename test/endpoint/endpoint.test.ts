@@ -22,6 +22,7 @@ import {
   type Endpoint,
 } from '../../src/endpoint/index.js';
 import { isHijackError } from '../../src/errors.js';
+import { parseUpstream } from '../../src/gateway/forward/upstream.js';
 
 test('accepted forms parse to one shape and format back', () => {
   const cases: [string, 'listen' | 'upstream' | 'metrics', Endpoint][] = [
@@ -174,4 +175,51 @@ test('listen on tcp: the url names the bound address, IPv6 in brackets', async (
   t.after(() => new Promise<void>((r) => s6.close(() => r())));
   assert.equal(a6.url, `tcp://[::1]:${a6.port}`);
   assert.equal(a6.host, '::1');
+});
+
+test("the gateway's upstream string: the one syntax, plus its older spellings /path, http://, https://", () => {
+  assert.deepEqual(parseUpstream('unix:///var/run/docker.sock'), {
+    kind: 'unix',
+    path: '/var/run/docker.sock',
+    url: 'unix:///var/run/docker.sock',
+  });
+  assert.deepEqual(parseUpstream('/var/run/docker.sock'), {
+    kind: 'unix',
+    path: '/var/run/docker.sock',
+    url: 'unix:///var/run/docker.sock',
+  });
+  assert.deepEqual(parseUpstream('tcp://[::1]:2375'), {
+    kind: 'tcp',
+    host: '::1',
+    port: 2375,
+    url: 'tcp://[::1]:2375',
+  });
+  assert.deepEqual(parseUpstream('http://127.0.0.1:2375'), {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 2375,
+    url: 'http://127.0.0.1:2375',
+  });
+  assert.deepEqual(parseUpstream('https://[::1]:2376/'), {
+    kind: 'tls',
+    host: '::1',
+    port: 2376,
+    url: 'https://[::1]:2376/',
+  });
+  for (const [bad, why] of [
+    [
+      'docker.sock',
+      /^upstream 'docker.sock' is not tcp:\/\/host:port, tls:\/\/host:port or unix:\/\/\/path$/,
+    ],
+    ['localhost:2375', /did you mean tcp:\/\/localhost:2375\?/],
+    ['tcp://127.0.0.1:0', /port 0 is out of range/],
+    ['unix://relative.sock', /must be absolute/],
+    ['ftp://host:21', /unknown scheme 'ftp'/],
+  ] as const) {
+    assert.throws(
+      () => parseUpstream(bad),
+      (err: unknown) => isHijackError(err, 'ERR_CONFIG') && why.test(err.message),
+      bad,
+    );
+  }
 });
