@@ -7,7 +7,7 @@
  * reads into one buffer shared by every relay (the loop runs one callback at a time) and
  * writes straight to the other socket, as Go's io.Copy and HAProxy do.
  *
- * How it shares the sockets with Node: the TypeScript side (src/stream/native-relay.ts)
+ * How it shares the sockets with Node: the TypeScript side (src/stream/splice-native.ts)
  * stops the sockets' libuv handles from reading and waits until nothing is queued for
  * writing, so libuv no longer watches their descriptors. This file then watches them with
  * uv_poll handles of its own. Until the relay ends or is stopped, JS must not read, write,

@@ -12,7 +12,7 @@ import { HijackError, isHijackError } from '../errors.js';
 import { parseDuration } from '../gateway/config/values.js';
 import { demuxStdcopy, MULTIPLEXED_STREAM } from '../stream/stdcopy.js';
 import { streamIsTty, TTY_MODES, type TtyMode } from './attach-tty.js';
-import type { CliIO, RegisterCommand } from './main.js';
+import type { CliIO, RegisterCommand } from './shared.js';
 
 /** Exit codes of `hijack attach`. */
 export const ATTACH_EXIT = {

@@ -10,7 +10,7 @@ import { streamsNotice } from './shutdown-notice.js';
 import { HijackError, isHijackError } from '../errors.js';
 import { LOG_LEVELS } from '../gateway/config/values.js';
 import type { LogLevel } from '../gateway/types.js';
-import { EXIT, type RegisterCommand } from './main.js';
+import { EXIT, type RegisterCommand } from './shared.js';
 
 /** Options of `hijack demo` as commander hands them over. */
 interface DemoFlags {

@@ -1,5 +1,5 @@
 /**
- * `hijack gateway`: parses flags, environment and config file (part A's
+ * `hijack gateway`: parses flags, environment and config file (gateway-args.ts's
  * {@link gatewayOptionsFromFlags}) into options, runs {@link createGateway}, and shuts it
  * down gracefully on SIGTERM / SIGINT (a second signal cuts everything at once).
  *
@@ -10,7 +10,7 @@ import { observeGateway, type Observer } from '../gateway/observe/index.js';
 import { createGateway } from '../gateway/server.js';
 import type { Gateway } from '../gateway/server.js';
 import { dialUpstream, parseUpstream } from '../gateway/forward/upstream.js';
-import type { Endpoint } from '../gateway/types.js';
+import { formatEndpoint } from '../endpoint/endpoint.js';
 import {
   exitCodeFor,
   formatCliError,
@@ -18,7 +18,7 @@ import {
   gatewayOptionsFromFlags,
 } from './gateway-args.js';
 import type { GatewayFlags } from './gateway-args.js';
-import type { CliIO, RegisterCommand } from './main.js';
+import type { CliIO, RegisterCommand } from './shared.js';
 import { streamsNotice } from './shutdown-notice.js';
 
 /** Milliseconds taken-over streams get after the half-close (createGateway's default shutdownGrace). */
@@ -26,12 +26,6 @@ const STREAM_GRACE = 5000;
 
 /** Milliseconds in-flight requests get after SIGTERM before they are cut. */
 const SHUTDOWN_TIMEOUT = 10_000;
-
-function upstreamUrl(e: Endpoint): string {
-  return e.kind === 'unix'
-    ? `unix://${e.path}`
-    : `${e.kind}://${e.host.includes(':') ? `[${e.host}]` : e.host}:${e.port}`;
-}
 
 /**
  * Runs the gateway until SIGTERM/SIGINT (or `signal`); resolves with the exit code:
@@ -72,7 +66,7 @@ export async function runGateway(
   });
   try {
     const addrs = await gw.listen();
-    const up = upstreamUrl(gw.options.upstream);
+    const up = formatEndpoint(gw.options.upstream);
     log(`listening on ${addrs.map((a) => a.url).join(', ')}; upstream ${up}`);
     const urls = await obs.listen();
     if (urls.live) log(`live connections page on ${urls.live}`);

@@ -1,47 +1,22 @@
 /**
  * The `hijack` command line: one commander program, one module per subcommand.
  *
- * To add a subcommand, write `src/cli/NAME.ts` exporting a {@link RegisterCommand} and add
+ * To add a subcommand, write `src/cli/NAME.ts` exporting a {@link RegisterCommand} (from
+ * `shared.ts`, which subcommands import instead of this module) and add
  * one line to {@link commands} below.
  *
  * @module
  */
 import { Command, CommanderError } from 'commander';
 import { realpathSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { isHijackError } from '../errors.js';
 import { registerAttach } from './attach.js';
 import { registerDemo } from './demo.js';
 import { registerGateway } from './gateway.js';
+import { EXIT, type CliIO, type RegisterCommand } from './shared.js';
 
-/** Process streams and environment a command runs with (tests pass their own). */
-export interface CliIO {
-  stdin: Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
-  stdout: Writable & { isTTY?: boolean };
-  stderr: Writable;
-  env: NodeJS.ProcessEnv;
-}
-
-/** Exit codes shared by every subcommand. */
-export const EXIT = {
-  /** Clean end. */
-  OK: 0,
-  /** Failure after start (a stream error, a server-side error). */
-  ERROR: 1,
-  /** Bad flags or arguments. */
-  USAGE: 2,
-} as const;
-
-/**
- * Registers one subcommand. Its action returns (or resolves to) the exit code; it must not
- * call process.exit.
- */
-export type RegisterCommand = (
-  program: Command,
-  io: CliIO,
-  setExitCode: (code: number) => void,
-) => void;
+export { EXIT, type CliIO, type RegisterCommand } from './shared.js';
 
 /** Every subcommand, one line each. */
 const commands: RegisterCommand[] = [

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { formatHost, formatHostPort } from '../endpoint/endpoint.js';
 import { HijackError } from '../errors.js';
 
 /** A target as an object: a unix socket, or a host and port (TLS when `tls` is true). */
@@ -42,8 +43,7 @@ function invalid(target: unknown, why: string): HijackError {
 }
 
 function hostHeaderOf(host: string, port: number, defaultPort: number): string {
-  const h = host.includes(':') ? `[${host}]` : host;
-  return port === defaultPort ? h : `${h}:${port}`;
+  return port === defaultPort ? formatHost(host) : formatHostPort(host, port);
 }
 
 /** Parses a target; throws `ERR_INVALID_TARGET` with what is wrong and which forms work. */

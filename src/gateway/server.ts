@@ -10,7 +10,9 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { formatHostPort } from '../endpoint/endpoint.js';
+import { listenEndpoint } from '../endpoint/listen.js';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -189,10 +191,10 @@ function endpointUpstream(e: Endpoint | string | undefined): {
   }
   if (e.kind === 'unix')
     return { target: { kind: 'unix', path: e.path, url: `unix://${e.path}` }, endpoint: e };
-  const hostPart = net.isIPv6(e.host) ? `[${e.host}]` : e.host;
+  const hostPart = formatHostPort(e.host, e.port);
   if (e.kind === 'tcp')
     return {
-      target: { kind: 'tcp', host: e.host, port: e.port, url: `tcp://${hostPart}:${e.port}` },
+      target: { kind: 'tcp', host: e.host, port: e.port, url: `tcp://${hostPart}` },
       endpoint: e,
     };
   const tls: UpstreamTlsOptions = {};
@@ -201,7 +203,7 @@ function endpointUpstream(e: Endpoint | string | undefined): {
   if (e.key) tls.key = readFileSync(e.key);
   if (e.servername) tls.servername = e.servername;
   return {
-    target: { kind: 'tls', host: e.host, port: e.port, url: `tls://${hostPart}:${e.port}` },
+    target: { kind: 'tls', host: e.host, port: e.port, url: `tls://${hostPart}` },
     tls,
     endpoint: e,
   };
@@ -671,53 +673,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   };
 
   const listenOne = (server: http.Server | https.Server, e: Endpoint): Promise<GatewayAddress> =>
-    new Promise((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) =>
-        reject(
-          new HijackError(
-            'ERR_CONFIG',
-            `cannot listen on ${describe(e)}: ${err.code ?? err.message}`,
-            { cause: err },
-          ),
-        );
-      server.once('error', onError);
-      const ready = () => {
-        server.removeListener('error', onError);
-        if (e.kind === 'unix') {
-          try {
-            if (e.mode !== undefined) chmodSync(e.path, e.mode);
-            if (e.uid !== undefined || e.gid !== undefined)
-              chownSync(e.path, e.uid ?? -1, e.gid ?? -1);
-          } catch (err) {
-            server.close();
-            reject(
-              new HijackError(
-                'ERR_CONFIG',
-                `cannot set mode/owner of ${e.path}: ${(err as Error).message}`,
-                { cause: err },
-              ),
-            );
-            return;
-          }
-          resolve({ kind: 'unix', url: `unix://${e.path}`, path: e.path });
-        } else {
-          const a = server.address() as net.AddressInfo;
-          const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-          resolve({
-            kind: e.kind,
-            url: `${e.kind}://${host}:${a.port}`,
-            host: a.address,
-            port: a.port,
-          });
-        }
-      };
-      if (e.kind === 'unix') {
-        removeStaleSocket(e.path).then(
-          () => server.listen(e.path, ready),
-          (err: Error) => onError(err as NodeJS.ErrnoException),
-        );
-      } else server.listen({ host: e.host, port: e.port }, ready);
-    });
+    listenEndpoint(server, e);
 
   for (const e of options.listen) {
     const server = makeServer(e);
@@ -795,31 +751,4 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     enumerable: true,
   });
   return gateway as unknown as Gateway;
-}
-
-function describe(e: Endpoint): string {
-  return e.kind === 'unix' ? `unix://${e.path}` : `${e.kind}://${e.host}:${e.port}`;
-}
-
-/** Removes a socket file left by a dead process; refuses to touch one that accepts connections. */
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch {
-    return; // absent
-  }
-  if (!isSocket)
-    throw Object.assign(new Error(`${path} exists and is not a socket`), { code: 'EEXIST' });
-  const alive = await new Promise<boolean>((resolve) => {
-    const s = net.connect({ path });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-  if (alive)
-    throw Object.assign(new Error(`another process listens on ${path}`), { code: 'EADDRINUSE' });
-  unlinkSync(path);
 }

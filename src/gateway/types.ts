@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { Endpoint } from '../endpoint/endpoint.js';
 
 // ---------------------------------------------------------------- rules and policy
 
@@ -197,29 +198,8 @@ export interface FramingRequest {
 
 // ---------------------------------------------------------------- endpoints and options
 
-/** A listener or upstream endpoint. */
-export type Endpoint =
-  | { kind: 'tcp'; host: string; port: number }
-  | {
-      kind: 'tls';
-      host: string;
-      port: number;
-      /** PEM file paths. For a listener: cert+key required, ca turns on mTLS. For an upstream: optional client cert and CA. */
-      cert?: string;
-      key?: string;
-      ca?: string;
-      /** Upstream only: the TLS server name to verify (defaults to host). */
-      servername?: string;
-    }
-  | {
-      kind: 'unix';
-      path: string;
-      /** Listener only: file mode to chmod the socket to, e.g. 0o660. */
-      mode?: number;
-      /** Listener only: chown the socket to these ids. */
-      uid?: number;
-      gid?: number;
-    };
+/** A listener or upstream endpoint (its home is src/endpoint/). */
+export type { Endpoint } from '../endpoint/endpoint.js';
 
 /** Durations in milliseconds; 0 turns a timeout off. */
 export interface GatewayTimeouts {

@@ -1,7 +1,7 @@
 /**
  * Loads the native part once, on first use: build/Release/hijack_sockopt.node
  * (getsockopt/setsockopt only) here, and through {@link loadAddon} the relay
- * (hijack_relay.node, src/stream/relay.ts). When it cannot load, every caller gets the
+ * (hijack_relay.node, src/stream/splice-native.ts). When it cannot load, every caller gets the
  * same reason.
  *
  * @module

@@ -1,17 +1,20 @@
 /**
  * `splice(a, b)`: joins two duplex streams (usually two sockets) both ways.
  *
- * Memory matters here: a gateway holds thousands of idle spliced pairs. A splice is one
- * small object hung on both streams under a symbol; the listeners are module-level
- * functions shared by every splice (the way ws hangs its state on the socket), so an idle
- * pair costs its two streams and little more.
+ * The entry of the splice engines: the public API and its types. Two engines carry the
+ * bytes: splice-native.ts (the native relay, plain sockets) and splice-stream.ts (Node's
+ * streams, everything else); both build on splice-base.ts. Imports run one way: this
+ * module → the engines → the base.
  *
  * @module
  */
 import type { Duplex } from 'node:stream';
 import { HijackError } from '../errors.js';
-import { isRelayed, relayable, relayCounts, spliceNative } from './relay.js';
-import { abortError, idleCheck, SpliceBase } from './splice-ends.js';
+import { abortError, type SpliceResult } from './splice-base.js';
+import { isRelayed, relayable, relayCounts, spliceNative } from './splice-native.js';
+import { runStream, StreamSplice, streamSpliceOf } from './splice-stream.js';
+
+export type { SpliceEnd, SpliceResult } from './splice-base.js';
 
 /** Options of {@link splice}. */
 export interface SpliceOptions {
@@ -35,33 +38,6 @@ export interface SpliceOptions {
   native?: boolean;
 }
 
-/** How a splice ended. */
-export type SpliceEnd =
-  /** Both sides sent EOF and both half-closes were delivered: the clean end. */
-  | 'eof'
-  /** A side failed (`error` says how); both ends were destroyed. */
-  | 'error'
-  /** A side was closed or destroyed before its EOF was carried across. */
-  | 'closed'
-  /** Idle timeout (`error` is `ERR_IDLE_TIMEOUT`). */
-  | 'timeout'
-  /** Aborted through the signal (`error` is `ERR_ABORTED`). */
-  | 'aborted';
-
-/** What {@link splice} resolves with. */
-export interface SpliceResult {
-  /** Bytes written from a to b (the head included). */
-  aToB: number;
-  /** Bytes written from b to a (the head included). */
-  bToA: number;
-  /** How it ended. */
-  end: SpliceEnd;
-  /** The error behind an `error`, `timeout` or `aborted` end. */
-  error?: Error;
-  /** Which engine carried the bytes: the native relay or Node's streams. */
-  relay: 'native' | 'stream';
-}
-
 /** Live counts of a running splice, as {@link spliceBytes} reads them. */
 export interface SpliceBytes {
   /** Bytes written from a to b so far (the head included). */
@@ -79,99 +55,6 @@ export interface SocketBytes {
   /** Bytes written to the socket (what `socket.bytesWritten` would say had Node written them all). */
   written: number;
 }
-
-const kSplice = Symbol('hijack.splice');
-
-type Spliced = Duplex & { [kSplice]?: Splice | undefined };
-
-/** One running splice; reached from either stream through `kSplice`. */
-class Splice extends SpliceBase<Spliced> {
-  lastActivity = 0;
-  /** Per direction: the source ended (EOF read), and the destination's end() was flushed. */
-  abEnded = false;
-  baEnded = false;
-  abFinished = false;
-  baFinished = false;
-
-  finish(end: SpliceEnd, error?: Error): void {
-    if (this.done) return;
-    this.done = true;
-    for (const s of [this.a, this.b]) {
-      for (const [ev, fn] of listeners) s.removeListener(ev, fn);
-      s[kSplice] = undefined;
-    }
-    // Our error listeners are gone: a late error must not crash the process.
-    this.settle(end, error, 'stream');
-  }
-
-  /** The idle check: armed once, re-armed for the time left after the last byte. */
-  tick(): void {
-    idleCheck(this, Date.now() - this.lastActivity, tickSplice);
-  }
-}
-
-function tickSplice(sp: Splice): void {
-  sp.tick();
-}
-
-function onData(this: Spliced, chunk: Buffer): void {
-  const sp = this[kSplice]!;
-  const isA = this === sp.a;
-  if (isA) sp.aToB += chunk.length;
-  else sp.bToA += chunk.length;
-  if (sp.idleTimeout > 0) sp.lastActivity = Date.now();
-  if (!(isA ? sp.b : sp.a).write(chunk)) this.pause();
-}
-
-/** The destination drained: its source may flow again. */
-function onDrain(this: Spliced): void {
-  const sp = this[kSplice]!;
-  if (!sp.done) (this === sp.a ? sp.b : sp.a).resume();
-}
-
-function onEnd(this: Spliced): void {
-  const sp = this[kSplice]!;
-  if (this === sp.a) {
-    sp.abEnded = true;
-    sp.b.end();
-  } else {
-    sp.baEnded = true;
-    sp.a.end();
-  }
-}
-
-/** 'finish' follows our end(): the half-close reached this (destination) stream. */
-function onFinish(this: Spliced): void {
-  const sp = this[kSplice]!;
-  if (this === sp.b ? sp.abEnded : sp.baEnded) {
-    if (this === sp.b) sp.abFinished = true;
-    else sp.baFinished = true;
-    if (sp.abFinished && sp.baFinished) sp.finish('eof');
-  }
-}
-
-/**
- * A close is expected once a side's read half saw EOF and its write half was ended by
- * us; any other close is premature (destroyed, reset without an error event).
- */
-function onClose(this: Spliced): void {
-  const sp = this[kSplice]!;
-  const expected = this === sp.a ? sp.abEnded && sp.baFinished : sp.baEnded && sp.abFinished;
-  if (!expected) sp.finish('closed');
-}
-
-function onError(this: Spliced, err: Error): void {
-  this[kSplice]!.finish('error', err);
-}
-
-const listeners: [string, (this: Spliced, ...args: any[]) => void][] = [
-  ['data', onData],
-  ['drain', onDrain],
-  ['end', onEnd],
-  ['finish', onFinish],
-  ['close', onClose],
-  ['error', onError],
-];
 
 /**
  * Copies `a` to `b` and `b` to `a` until both directions are done; resolves (never
@@ -191,9 +74,9 @@ const listeners: [string, (this: Spliced, ...args: any[]) => void][] = [
  */
 export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promise<SpliceResult> {
   const { idleTimeout = 0, signal } = options;
-  const x = a as Spliced;
-  const y = b as Spliced;
-  if (x[kSplice] || y[kSplice] || isRelayed(x) || isRelayed(y) || x === y) {
+  const x = a;
+  const y = b;
+  if (streamSpliceOf(x) || streamSpliceOf(y) || isRelayed(x) || isRelayed(y) || x === y) {
     throw new HijackError(
       'ERR_INVALID_ARGUMENT',
       'splice(a, b): a stream is already spliced, or a and b are the same stream; wait for that splice to end',
@@ -201,7 +84,7 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
   }
   return new Promise<SpliceResult>((resolve) => {
     if (signal?.aborted) {
-      new Splice(x, y, idleTimeout, signal, resolve).finish('aborted', abortError(signal));
+      new StreamSplice(x, y, idleTimeout, signal, resolve).finish('aborted', abortError(signal));
       return;
     }
     if (options.native !== false && relayable(x, y)) {
@@ -211,15 +94,19 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
         { idleTimeout, signal, headAToB: options.headAToB, headBToA: options.headBToA },
         resolve,
         (aToB, bToA) => {
-          const sp = new Splice(x, y, idleTimeout, signal, resolve);
+          const sp = new StreamSplice(x, y, idleTimeout, signal, resolve);
           sp.aToB = aToB;
           sp.bToA = bToA;
-          stream(sp, undefined, undefined);
+          runStream(sp, undefined, undefined);
         },
       );
       return;
     }
-    stream(new Splice(x, y, idleTimeout, signal, resolve), options.headAToB, options.headBToA);
+    runStream(
+      new StreamSplice(x, y, idleTimeout, signal, resolve),
+      options.headAToB,
+      options.headBToA,
+    );
   });
 }
 
@@ -239,7 +126,7 @@ export function splice(a: Duplex, b: Duplex, options: SpliceOptions = {}): Promi
  * ```
  */
 export function spliceBytes(stream: Duplex): SpliceBytes | undefined {
-  const sp = (stream as Spliced)[kSplice];
+  const sp = streamSpliceOf(stream);
   if (sp && !sp.done) return { aToB: sp.aToB, bToA: sp.bToA, side: stream === sp.a ? 'a' : 'b' };
   const r = relayCounts(stream);
   return r && { aToB: r.aToB, bToA: r.bToA, side: r.isA ? 'a' : 'b' };
@@ -258,47 +145,4 @@ export function socketBytes(socket: { bytesRead?: number; bytesWritten?: number 
   return r.isA
     ? { read: read + r.relayedAToB, written: written + r.relayedBToA }
     : { read: read + r.relayedBToA, written: written + r.relayedAToB };
-}
-
-/** The stream engine: listeners on both ends, Node's own buffers in between. */
-function stream(
-  sp: Splice,
-  headAToB: Uint8Array | undefined,
-  headBToA: Uint8Array | undefined,
-): void {
-  const { a: x, b: y, idleTimeout } = sp;
-  for (const s of [x, y]) {
-    if ('allowHalfOpen' in s) (s as { allowHalfOpen: boolean }).allowHalfOpen = true;
-    s[kSplice] = sp;
-    for (const [ev, fn] of listeners) s.on(ev, fn);
-  }
-  sp.watchAbort();
-  if (idleTimeout > 0) {
-    sp.lastActivity = Date.now();
-    sp.timer = setTimeout(tickSplice, idleTimeout, sp);
-    sp.timer.unref?.();
-  }
-  if (headAToB && headAToB.length > 0) {
-    sp.aToB += headAToB.length;
-    y.write(headAToB);
-  }
-  if (headBToA && headBToA.length > 0) {
-    sp.bToA += headBToA.length;
-    x.write(headBToA);
-  }
-  // A side that already ended or died before the splice started.
-  if (x.destroyed || y.destroyed) {
-    sp.finish('closed');
-    return;
-  }
-  if (x.readableEnded) {
-    sp.abEnded = true;
-    y.end();
-  }
-  if (y.readableEnded) {
-    sp.baEnded = true;
-    x.end();
-  }
-  x.resume();
-  y.resume();
 }

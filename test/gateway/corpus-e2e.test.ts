@@ -1,5 +1,5 @@
 /**
- * The adversarial corpus (test/gateway/corpus/requests.json, part A) sent raw over real
+ * The adversarial corpus (test/gateway/corpus/requests.json) sent raw over real
  * sockets to running gateways, one per corpus policy, in front of a harness upstream
  * that answers 200 to anything. Every entry must get its expected status, and nothing
  * refused may reach the upstream.

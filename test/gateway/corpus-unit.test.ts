@@ -1,5 +1,6 @@
 // Runs the pure part of the adversarial corpus (layers policy, framing, identity) against
-// checkFraming, the authenticator and the policy. Part B runs every entry over real sockets.
+// checkFraming, the authenticator and the policy. corpus-e2e.test.ts sends every entry over
+// real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compilePolicy, checkFraming } from '../../src/gateway/policy/index.js';

@@ -17,7 +17,7 @@ import type { GatewayTakeoverEvent } from '../../src/gateway/forward/events.js';
 import { parseRule } from '../../src/gateway/policy/rule.js';
 import { createGateway } from '../../src/gateway/server.js';
 import { socketBytes, spliceBytes, splice } from '../../src/stream/splice.js';
-import { relayable } from '../../src/stream/relay.js';
+import { relayable } from '../../src/stream/splice-native.js';
 import { Pairs } from '../stream/helpers.js';
 
 const MB3 = 3 * 1024 * 1024;

@@ -9,9 +9,9 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
-import { unlinkSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { formatHostPort } from '../../endpoint/endpoint.js';
+import { reclaimStaleSocket } from '../../endpoint/listen.js';
 import { HijackError, codes } from '../../errors.js';
 import { enableHijack, trackConnections } from '../../server/index.js';
 import { builtinCommands, type Command } from './commands.js';
@@ -199,18 +199,6 @@ export function createEngine(options: EngineOptions = {}): Engine {
     });
   }
 
-  /** True when something answers on the unix socket path (a live engine, not a stale file). */
-  function socketAlive(path: string): Promise<boolean> {
-    return new Promise((resolve) => {
-      const s = connect(path);
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-  }
-
   return {
     get dockerHost() {
       return dockerHost;
@@ -233,7 +221,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         const path = options.socketPath;
-        if (e.code !== 'EADDRINUSE' || path === undefined || (await socketAlive(path))) {
+        // A socket file left by a dead engine is reclaimed; a live one or a file that is
+        // not a socket is left alone.
+        const stale =
+          e.code === 'EADDRINUSE' &&
+          path !== undefined &&
+          (await reclaimStaleSocket(path).then(
+            () => true,
+            () => false,
+          ));
+        if (!stale) {
           throw new HijackError(
             codes.ERR_INVALID_ARGUMENT,
             `demo engine cannot listen on ${path ?? `${options.host ?? '127.0.0.1'}:${options.port}`}: ` +
@@ -241,13 +238,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
             { cause: err },
           );
         }
-        unlinkSync(path);
         await listenOnce();
       }
       if (options.socketPath !== undefined) dockerHost = `unix://${options.socketPath}`;
       else {
         const a = server.address() as AddressInfo;
-        dockerHost = `tcp://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+        dockerHost = `tcp://${formatHostPort(a.address, a.port)}`;
       }
       return dockerHost;
     },

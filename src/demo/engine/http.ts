@@ -1,10 +1,23 @@
 /**
  * Small HTTP helpers for the demo engine: Docker's JSON error shape, request bodies with a
- * size limit, the `/vX.Y` prefix and the upgrade check.
+ * size limit, the `/vX.Y` prefix, the upgrade check, and {@link Call} (one request as a
+ * handler sees it).
  *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** One request as a handler sees it. */
+export interface Call {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Values of the `{name}` segments of the route's path, URL-decoded. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The API version asked for (`/v1.41/…`), or the engine's own without a prefix. */
+  version: string;
+  method: string;
+}
 
 /** An error that becomes an HTTP answer `{"message": …}` with `status`, like dockerd's. */
 export class ApiError extends Error {

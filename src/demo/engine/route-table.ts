@@ -5,20 +5,10 @@
  *
  * @module
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineContext } from './context.js';
+import type { Call } from './http.js';
 
-/** One request as a handler sees it. */
-export interface Call {
-  req: IncomingMessage;
-  res: ServerResponse;
-  /** Values of the `{name}` segments of the route's path, URL-decoded. */
-  params: Record<string, string>;
-  query: URLSearchParams;
-  /** The API version asked for (`/v1.41/…`), or the engine's own without a prefix. */
-  version: string;
-  method: string;
-}
+export type { Call } from './http.js';
 
 /** A route handler. Throwing an ApiError answers `{"message"}` with its status. */
 export type Handler = (ctx: EngineContext, call: Call) => Promise<void> | void;

@@ -10,7 +10,7 @@ import * as containers from './container-api.js';
 import * as creation from './container-create.js';
 import * as execs from './execs.js';
 import * as images from './images.js';
-import * as networks from './networks.js';
+import * as networks from './network-api.js';
 import { events, logs } from './logs-events.js';
 import type { Handler, Route } from './route-table.js';
 import * as system from './system.js';

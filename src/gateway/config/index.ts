@@ -1,9 +1,10 @@
 /**
- * Gateway configuration: config files, presets, value parsing, merging and resolution.
+ * Gateway configuration: config files, the environment, presets, value parsing, merging and resolution.
  *
  * @module
  */
 export { loadConfigFile, parseConfigText } from './file.js';
+export { settingsFromEnv, GATEWAY_ENV } from './env.js';
 export {
   presetRules,
   tecnativaRules,

@@ -1,11 +1,13 @@
 /**
- * Parsing of single config values: durations, endpoints, log levels, ids.
+ * Parsing of single config values: durations, sizes, log levels, ids (endpoints:
+ * src/endpoint/parse.ts, re-exported here).
  *
  * @module
  */
-import { isAbsolute } from 'node:path';
 import { HijackError } from '../../errors.js';
-import type { Endpoint, LogLevel } from '../types.js';
+import type { LogLevel } from '../types.js';
+
+export { parseEndpoint, type EndpointRole } from '../../endpoint/parse.js';
 
 /** The log levels, quietest last. */
 export const LOG_LEVELS: readonly LogLevel[] = [
@@ -78,58 +80,6 @@ export function parseCount(text: string | number, name = 'count'): number {
   const s = String(text).trim();
   if (!/^\d{1,9}$/.test(s)) fail(`${name} '${text}' is not a whole number (0 turns it off)`);
   return Number(s);
-}
-
-/** Where an endpoint is used; decides which forms and parameters are accepted. */
-export type EndpointRole = 'listen' | 'upstream' | 'metrics';
-
-/**
- * Parse `tcp://host:port`, `tls://host:port` or `unix:///path[?mode=0660&owner=uid:gid]`
- * (mode/owner for listeners only; tls not for metrics); throws ERR_CONFIG (`name` says which
- * flag or key the value came from).
- */
-export function parseEndpoint(text: string, role: EndpointRole, name: string): Endpoint {
-  const s = String(text).trim();
-  const m = /^([a-z]+):\/\/(.*)$/.exec(s);
-  if (!m) fail(`${name} '${s}' is not tcp://host:port, tls://host:port or unix:///path`);
-  const [, scheme, rest] = m as unknown as [string, string, string];
-  if (scheme === 'unix') {
-    const q = rest.indexOf('?');
-    const path = q < 0 ? rest : rest.slice(0, q);
-    if (!isAbsolute(path))
-      fail(`${name} '${s}': the unix socket path must be absolute (unix:///run/x.sock)`);
-    const ep: Endpoint = { kind: 'unix', path };
-    if (q >= 0) {
-      if (role !== 'listen') fail(`${name} '${s}': mode and owner are only for listeners`);
-      for (const [k, v] of new URLSearchParams(rest.slice(q + 1))) {
-        if (k === 'mode') {
-          if (!/^0?[0-7]{3}$/.test(v))
-            fail(`${name} '${s}': mode '${v}' is not an octal file mode like 0660`);
-          ep.mode = parseInt(v, 8);
-        } else if (k === 'owner') {
-          const o = /^(\d*)(?::(\d*))?$/.exec(v);
-          if (!o || (o[1] === '' && !o[2]))
-            fail(`${name} '${s}': owner '${v}' is not uid, uid:gid or :gid (numbers)`);
-          if (o[1]) ep.uid = Number(o[1]);
-          if (o[2]) ep.gid = Number(o[2]);
-        } else fail(`${name} '${s}': unknown parameter '${k}' (use mode and owner)`);
-      }
-    }
-    return ep;
-  }
-  if (scheme !== 'tcp' && scheme !== 'tls')
-    fail(`${name} '${s}': unknown scheme '${scheme}' (use tcp, tls or unix)`);
-  if (scheme === 'tls' && role === 'metrics') fail(`${name} '${s}': use tcp:// or unix:// here`);
-  const hp = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(rest);
-  if (!hp)
-    fail(
-      `${name} '${s}' needs host:port (e.g. ${scheme}://127.0.0.1:2375, ${scheme}://[::1]:2375)`,
-    );
-  const port = Number(hp[2]);
-  if (port > 65535 || (port === 0 && role === 'upstream'))
-    fail(`${name} '${s}': port ${hp[2]} is out of range`);
-  const host = hp[1]!.startsWith('[') ? hp[1]!.slice(1, -1) : hp[1]!;
-  return { kind: scheme, host, port };
 }
 
 /** Parse a log level; throws ERR_CONFIG listing the accepted ones. */

@@ -1,13 +1,15 @@
 /**
- * The upstream: where the gateway forwards to. Parses `unix:///path`, `tcp://host:port`
- * (or `http://`), `tls://host:port` (or `https://`); opens raw connections for
- * takeovers and keeps an undici pool for ordinary requests.
+ * The upstream: where the gateway forwards to. Parses its address (the endpoint syntax,
+ * src/endpoint/), opens raw connections for takeovers and keeps an undici pool for
+ * ordinary requests.
  *
  * @module
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { Pool } from 'undici';
+import { formatHostPort, type Endpoint } from '../../endpoint/endpoint.js';
+import { nearMiss, parseEndpoint } from '../../endpoint/parse.js';
 import { HijackError } from '../../errors.js';
 
 /** TLS settings towards a `tls://` / `https://` upstream. */
@@ -29,27 +31,24 @@ export type UpstreamTarget =
   | { kind: 'unix'; path: string; url: string }
   | { kind: 'tcp' | 'tls'; host: string; port: number; url: string };
 
-/** Parses an upstream address; throws `ERR_CONFIG` saying what is accepted. */
+/**
+ * Parses an upstream address with the one endpoint syntax (src/endpoint/parse.ts:
+ * `unix:///path`, `tcp://host:port`, `tls://host:port`); for the library's string form
+ * the older spellings a bare `/path`, `http://host:port` and `https://host:port` are still
+ * taken (as `unix://`, `tcp://`, `tls://`). Throws `ERR_CONFIG` saying what is accepted.
+ */
 export function parseUpstream(value: string): UpstreamTarget {
-  const bad = (why: string) =>
-    new HijackError(
-      'ERR_CONFIG',
-      `upstream ${JSON.stringify(value)} ${why}; use unix:///path/to.sock, tcp://host:port or tls://host:port`,
-      { upstream: value },
-    );
-  if (value.startsWith('unix://')) {
-    const path = value.slice('unix://'.length);
-    if (!path.startsWith('/')) throw bad('needs an absolute socket path');
-    return { kind: 'unix', path, url: value };
+  let e: Endpoint;
+  try {
+    e = parseEndpoint(value, 'upstream', 'upstream');
+  } catch (err) {
+    const meant = /^(\/|https?:\/\/)/.test(value) ? nearMiss(value) : undefined;
+    if (meant === undefined) throw err;
+    e = parseEndpoint(meant, 'upstream', 'upstream');
   }
-  if (value.startsWith('/')) return { kind: 'unix', path: value, url: `unix://${value}` };
-  const m = /^(tcp|http|tls|https):\/\/(\[[0-9a-fA-F:.]+\]|[^:/[\]]+):([0-9]{1,5})\/?$/.exec(value);
-  if (!m) throw bad('is not an address the gateway understands');
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) throw bad('has a port outside 1–65535');
-  const host = m[2]!.replace(/^\[|\]$/g, '');
-  const kind = m[1] === 'tls' || m[1] === 'https' ? 'tls' : 'tcp';
-  return { kind, host, port, url: value };
+  return e.kind === 'unix'
+    ? { kind: 'unix', path: e.path, url: value.startsWith('/') ? `unix://${value}` : value }
+    : { kind: e.kind, host: e.host, port: e.port, url: value };
 }
 
 /** The error clients and events get when the upstream cannot be reached. */
@@ -159,19 +158,13 @@ export function createUpstreamPool(target: UpstreamTarget, options: PoolOptions)
     });
   }
   if (target.kind === 'tcp') {
-    return new Pool(
-      `http://${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`,
-      {
-        ...common,
-        connect: { timeout: options.connectTimeout },
-      },
-    );
-  }
-  return new Pool(
-    `https://${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`,
-    {
+    return new Pool(`http://${formatHostPort(target.host, target.port)}`, {
       ...common,
-      connect: { timeout: options.connectTimeout, ...options.tls },
-    },
-  );
+      connect: { timeout: options.connectTimeout },
+    });
+  }
+  return new Pool(`https://${formatHostPort(target.host, target.port)}`, {
+    ...common,
+    connect: { timeout: options.connectTimeout, ...options.tls },
+  });
 }

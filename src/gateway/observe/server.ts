@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import net from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { formatHostPort } from '../../endpoint/endpoint.js';
+import { listenEndpoint } from '../../endpoint/listen.js';
 import { HijackError } from '../../errors.js';
 import { connectionFacts } from '../identity/facts.js';
 import type { Authenticator } from '../identity/authenticator.js';
@@ -280,34 +280,10 @@ export function createObserveServer(options: ObserveServerOptions): ObserveServe
     get url() {
       return url;
     },
-    listen() {
-      return new Promise<string>((resolve, reject) => {
-        const onError = (err: NodeJS.ErrnoException) =>
-          reject(
-            new HijackError(
-              'ERR_CONFIG',
-              `cannot listen on ${describe(endpoint)} for the live page/metrics: ${err.code ?? err.message}`,
-              { cause: err },
-            ),
-          );
-        server.once('error', onError);
-        const ready = () => {
-          server.removeListener('error', onError);
-          if (endpoint.kind === 'unix') url = `unix://${endpoint.path}`;
-          else {
-            const a = server.address() as AddressInfo;
-            url = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}/`;
-          }
-          resolve(url);
-        };
-        if (endpoint.kind === 'unix') {
-          const path = endpoint.path;
-          staleSocket(path).then((stale) => {
-            if (stale) unlinkSync(path);
-            server.listen(path, ready);
-          }, onError);
-        } else server.listen({ host: endpoint.host, port: endpoint.port }, ready);
-      });
+    async listen() {
+      const a = await listenEndpoint(server, endpoint, 'the live page/metrics');
+      url = a.kind === 'unix' ? a.url : `http://${formatHostPort(a.host!, a.port!)}/`;
+      return url;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
@@ -321,27 +297,4 @@ export function createObserveServer(options: ObserveServerOptions): ObserveServe
       return closing;
     },
   };
-}
-
-/** True when `path` is a socket file nobody listens on (left by a dead process). */
-function staleSocket(path: string): Promise<boolean> {
-  let isSocket: boolean;
-  try {
-    isSocket = existsSync(path) && lstatSync(path).isSocket();
-  } catch {
-    return Promise.resolve(false);
-  }
-  if (!isSocket) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const s = net.connect({ path });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
-
-function describe(e: Endpoint): string {
-  return e.kind === 'unix' ? `unix://${e.path}` : `${e.kind}://${e.host}:${e.port}`;
 }

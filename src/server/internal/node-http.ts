@@ -4,7 +4,7 @@
  * table.ts; a major without a row is probed once (probe.ts). enableHijack(),
  * trackConnections() and hijack() call {@link checkNodeInternals} first, so on a Node
  * whose internals moved they throw ERR_NOT_SUPPORTED naming the piece instead of
- * degrading silently. REFERENCE.md §3 and §7; docs/node-internals.md.
+ * degrading silently. docs/node-internals.md tells the whole story.
  *
  * @internal
  */

@@ -1,12 +1,40 @@
 /**
- * What both engines of splice() share: a splice's counts and timers, how it watches its
- * signal, the idle check, and how it settles (both ends destroyed, the result resolved).
+ * What both engines of splice() share: the result types ({@link SpliceEnd},
+ * {@link SpliceResult}, re-exported by splice.ts), a splice's counts and timers, how it
+ * watches its signal, the idle check, and how it settles (both ends destroyed, the result
+ * resolved). The bottom of the three: splice.ts → splice-stream.ts / splice-native.ts → here.
  *
  * @internal
  */
 import type { Duplex } from 'node:stream';
 import { HijackError } from '../errors.js';
-import type { SpliceEnd, SpliceResult } from './splice.js';
+
+/** How a splice ended. */
+export type SpliceEnd =
+  /** Both sides sent EOF and both half-closes were delivered: the clean end. */
+  | 'eof'
+  /** A side failed (`error` says how); both ends were destroyed. */
+  | 'error'
+  /** A side was closed or destroyed before its EOF was carried across. */
+  | 'closed'
+  /** Idle timeout (`error` is `ERR_IDLE_TIMEOUT`). */
+  | 'timeout'
+  /** Aborted through the signal (`error` is `ERR_ABORTED`). */
+  | 'aborted';
+
+/** What `splice()` resolves with. */
+export interface SpliceResult {
+  /** Bytes written from a to b (the head included). */
+  aToB: number;
+  /** Bytes written from b to a (the head included). */
+  bToA: number;
+  /** How it ended. */
+  end: SpliceEnd;
+  /** The error behind an `error`, `timeout` or `aborted` end. */
+  error?: Error;
+  /** Which engine carried the bytes: the native relay or Node's streams. */
+  relay: 'native' | 'stream';
+}
 
 /** One running splice, whichever engine carries it. */
 export abstract class SpliceBase<S extends Duplex> {

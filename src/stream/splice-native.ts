@@ -1,5 +1,5 @@
 /**
- * The native engine of {@link splice}: when both ends are plain sockets (TCP or unix, no
+ * The native engine of `splice()` (splice.ts): when both ends are plain sockets (TCP or unix, no
  * TLS) and the native part loaded, the bytes move in C on Node's own event loop
  * (native/relay.c) instead of through Buffers and stream events. Same contract as the
  * stream engine: half-close carried across, backpressure, idle timeout, abort, both ends
@@ -24,8 +24,7 @@ import type { Duplex } from 'node:stream';
 import { getSystemErrorName } from 'node:util';
 import { HijackError } from '../errors.js';
 import { loadAddon } from '../socket/native.js';
-import type { SpliceEnd, SpliceResult } from './splice.js';
-import { idleCheck, SpliceBase } from './splice-ends.js';
+import { idleCheck, SpliceBase, type SpliceEnd, type SpliceResult } from './splice-base.js';
 
 /** What native/relay.c exports. */
 interface RelayAddon {
