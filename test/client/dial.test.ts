@@ -206,7 +206,7 @@ test('bad peers: garbage, endless head, close before head, silence, 500 JSON', T
       (s) => {
         s.write('HTTP/1.1 101 X\r\n');
         const iv = setInterval(
-          () => (s.destroyed ? clearInterval(iv) : s.write('X-A: bbbbbbbbbb\r\n')),
+          () => (s.destroyed ? clearInterval(iv) : s.write(`X-A: ${'b'.repeat(500)}\r\n`)),
           1,
         );
       },
