@@ -113,6 +113,8 @@ const TOP_KEYS = [
   'metricsListen',
   'liveListen',
   'maxTargetLength',
+  'allowBindRoot',
+  'allowImage',
 ] as const;
 
 function matcher(ctx: Ctx, node: Node): IdentityMatcher {
@@ -279,6 +281,16 @@ export function parseConfigText(text: string, name: string, dir = process.cwd())
         s.logStreamInterval = ctx.wrap(v, () => parseDuration(raw, key));
         break;
       }
+      case 'allowBindRoot':
+        s.allowBindRoot = list(ctx, v, key).map((n) => {
+          const p = str(ctx, n, key);
+          if (!p.startsWith('/')) ctx.fail(n, `allowBindRoot '${p}' is not an absolute path`);
+          return p;
+        });
+        break;
+      case 'allowImage':
+        s.allowImage = strList(ctx, v, key);
+        break;
       case 'maxTargetLength': {
         const n = isScalar(v) ? Number(v.value) : NaN;
         if (!Number.isInteger(n) || n < 64 || n > 65536)
