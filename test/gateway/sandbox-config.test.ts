@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseGatewayArgs } from '../../src/cli/gateway-args.js';
 import { compilePolicy } from '../../src/gateway/policy/index.js';
 import { isHijackError } from '../../src/errors.js';
+import { admitBody } from '../../src/gateway/policy/body-check.js';
 
 test('sandbox preset: flags give the routes and the body rules', () => {
   const o = parseGatewayArgs(
@@ -68,6 +69,71 @@ test('sandbox preset: config file keys allowBindRoot and allowImage', () => {
     assert.throws(
       () => parseGatewayArgs(['--config', file], {}),
       /gateway.yaml:2:\d+: allowBindRoot 'srv' is not an absolute path/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('body rules in the config file: top level and per block, refusals name file and line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-body-'));
+  try {
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(
+      file,
+      [
+        'preset: exec',
+        "allow: ['POST /containers/create']",
+        'body:',
+        '  bindRoots: [/srv/work/]',
+        '  capAdd: [cap_net_bind_service]',
+        '  requireLimits: { memory: true }',
+        'blocks:',
+        '  - when: { uid: [0] }',
+        '    body: { privileged: true, bindRoots: "*" }',
+        '',
+      ].join('\n'),
+    );
+    const o = parseGatewayArgs(['--config', file], {});
+    const top = o.policy.body!;
+    assert.equal(top.source, `${file}:3`);
+    assert.deepEqual(top.bindRoots, ['/srv/work']);
+    assert.deepEqual(top.capAdd, ['NET_BIND_SERVICE']);
+    assert.equal(top.privileged, false);
+    assert.equal(top.requireLimits.memory, true);
+    const p = compilePolicy(o.policy);
+    const unix = { transport: 'unix' as const, peer: { pid: 1, uid: 0, gid: 0 } };
+    assert.equal(p.bodyRules(unix)!.privileged, true);
+    assert.equal(p.bodyRules(unix)!.bindRoots, '*');
+    assert.equal(
+      p.bodyRules({ transport: 'unix' as const, peer: { pid: 1, uid: 1000, gid: 1000 } }),
+      top,
+    );
+    const check = {
+      kind: 'container-create' as const,
+      rules: top,
+      limit: 1 << 20,
+      route: 'POST /containers/create',
+    };
+    const d = admitBody(
+      check,
+      Buffer.from('{"HostConfig":{"Privileged":true,"Memory":1}}'),
+      '/containers/create',
+    );
+    assert.equal(d?.status, 403);
+    assert.equal(
+      d?.message,
+      `hijack gateway: HostConfig.Privileged is not allowed (rule: containers.privileged from ${file}:3)`,
+    );
+    writeFileSync(file, 'preset: exec\nbody:\n  privileged: yes please\n');
+    assert.throws(
+      () => parseGatewayArgs(['--config', file], {}),
+      /gateway.yaml:3:\d+: body.privileged must be true or false/,
+    );
+    writeFileSync(file, 'preset: exec\nbody:\n  privilegd: true\n');
+    assert.throws(
+      () => parseGatewayArgs(['--config', file], {}),
+      /unknown key 'privilegd' in body/,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

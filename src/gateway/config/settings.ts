@@ -67,6 +67,8 @@ export interface GatewaySettings {
   allowBindRoot?: string[];
   /** Image patterns containers may be created from under the sandbox preset. */
   allowImage?: string[];
+  /** Body rules from a config file's `body:` (replace the sandbox preset's). */
+  body?: BodyRules;
 }
 
 export { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM };
@@ -208,14 +210,20 @@ export function resolveSettings(
     usage('--forward-proxy needs at least one --connect-allow host:port');
 
   const sandbox = presets.includes('sandbox');
-  if (!sandbox && (s.allowBindRoot?.length || s.allowImage?.length)) {
-    usage('--allow-bind-root and --allow-image need --preset sandbox');
+  if (!sandbox && !s.body && (s.allowBindRoot?.length || s.allowImage?.length)) {
+    usage(
+      '--allow-bind-root and --allow-image need --preset sandbox (or body rules in the config file)',
+    );
   }
+  const roots = s.allowBindRoot ?? [];
+  for (const r of roots)
+    if (!r.startsWith('/')) usage(`--allow-bind-root '${r}' is not an absolute path`);
   let body: BodyRules | undefined;
-  if (sandbox) {
-    const roots = s.allowBindRoot ?? [];
-    for (const r of roots)
-      if (!r.startsWith('/')) usage(`--allow-bind-root '${r}' is not an absolute path`);
+  if (s.body) {
+    body = { ...s.body };
+    if (roots.length) body.bindRoots = sandboxBodyRules(roots).bindRoots;
+    if (s.allowImage?.length) body.images = s.allowImage;
+  } else if (sandbox) {
     body = sandboxBodyRules(roots, s.allowImage?.length ? s.allowImage : '*');
   }
   const policy: PolicySpec = {
