@@ -217,6 +217,16 @@ test('body-rules: required limits, exec users, capability allowlist', () => {
     'User "root" is not allowed (rule: execs.user from preset sandbox)',
   );
   assert.equal(verdict('exec-create', '{"User":"app"}', r), 'ok');
+  assert.equal(
+    verdict('container-update', '{"PidsLimit":-1}', r),
+    'PidsLimit may not lift a required limit (rule: containers.limits from preset sandbox)',
+  );
+  assert.equal(
+    verdict('container-update', '{"Memory":-1}', r),
+    'Memory may not lift a required limit (rule: containers.limits from preset sandbox)',
+  );
+  assert.equal(verdict('container-update', '{"Memory":0,"PidsLimit":20}', r), 'ok');
+  assert.equal(verdict('container-update', '{"PidsLimit":-1}'), 'ok');
 });
 
 test('body-rules: lexical root check and image names', () => {

@@ -385,8 +385,23 @@ export function checkBodyRules(
       // No HostConfig: dockerd's defaults (nothing privileged, no binds); limits still required.
       return checkHostConfig(hc ?? { Memory: 0n, NanoCpus: 0n, PidsLimit: null }, r, kind);
     }
-    case 'container-update':
+    case 'container-update': {
+      // dockerd's update leaves a limit of 0 unchanged; a negative one (or a pids limit of 0)
+      // lifts it.
+      const lim = r.requireLimits;
+      const pids = b['PidsLimit'];
+      const lifted: [boolean, string, boolean][] = [
+        [lim.memory, 'Memory', (b['Memory'] as bigint) < 0n],
+        [lim.pids, 'PidsLimit', typeof pids === 'bigint' && pids <= 0n],
+        [lim.cpus, 'NanoCpus', (b['NanoCpus'] as bigint) < 0n],
+      ];
+      for (const [required, field, off] of lifted) {
+        if (required && off) {
+          return { field, problem: 'may not lift a required limit', rule: 'containers.limits' };
+        }
+      }
       return checkHostConfig(b, r, kind);
+    }
     case 'exec-create':
       if (!r.privileged && b['Privileged'] === true) {
         return {
