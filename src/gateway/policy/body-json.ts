@@ -313,12 +313,40 @@ function decode(n: Node, type: GoType, path: string): GoValue {
   return decodeStruct(n.entries, type.struct, path);
 }
 
+/**
+ * A key folded as {@link goFoldEqual} folds it against an ASCII field name: ASCII letters to
+ * lower case, U+212A to `k`, U+017F to `s`. Two keys fold alike exactly when Go matches them
+ * to the same ASCII-named field.
+ */
+function foldKey(key: string): string {
+  let out = '';
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) out += String.fromCharCode(c | 0x20);
+    else if (c === KELVIN) out += 'k';
+    else if (c === LONG_S) out += 's';
+    else out += key[i];
+  }
+  return out;
+}
+
+const indexes = new WeakMap<GoStruct, Map<string, GoField>>();
+
+/** The struct's fields by folded name (field names are ASCII letters, distinct under folding). */
+function fieldIndex(st: GoStruct): Map<string, GoField> {
+  let m = indexes.get(st);
+  if (m === undefined) {
+    m = new Map(st.fields.map((f) => [foldKey(f.name), f]));
+    indexes.set(st, m);
+  }
+  return m;
+}
+
 function decodeStruct(entries: [string, Node][], st: GoStruct, path: string): GoValue {
   const out = goZero({ struct: st }) as { [key: string]: GoValue };
   const seen = new Map<GoField, string>();
   for (const [key, node] of entries) {
-    const field =
-      st.fields.find((f) => f.name === key) ?? st.fields.find((f) => goFoldEqual(f.name, key));
+    const field = fieldIndex(st).get(foldKey(key));
     if (field === undefined) continue;
     const at = path === '' ? field.name : `${path}.${field.name}`;
     const before = seen.get(field);
