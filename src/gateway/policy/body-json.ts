@@ -276,17 +276,18 @@ function typeName(n: Node): string {
   ];
 }
 
+function wrongType(n: Node, path: string): never {
+  throw new Refused(`${path}: cannot read a JSON ${typeName(n)} as dockerd expects it`);
+}
+
 /** Decodes `n` into a fresh value of `type` at `path`; `null` leaves `zero`. */
 function decode(n: Node, type: GoType, path: string): GoValue {
-  const wrong = (): never => {
-    throw new Refused(`${path}: cannot read a JSON ${typeName(n)} as dockerd expects it`);
-  };
   if (type === 'any') return null;
   if (n.t === 'null') return goZero(type);
-  if (type === 'bool') return n.t === 'bool' ? n.v : wrong();
-  if (type === 'string') return n.t === 'str' ? n.v : wrong();
+  if (type === 'bool') return n.t === 'bool' ? n.v : wrongType(n, path);
+  if (type === 'string') return n.t === 'str' ? n.v : wrongType(n, path);
   if (type === 'int64') {
-    if (n.t !== 'num' || !/^-?[0-9]+$/.test(n.raw)) return wrong();
+    if (n.t !== 'num' || !/^-?[0-9]+$/.test(n.raw)) return wrongType(n, path);
     const v = BigInt(n.raw);
     if (v < INT64_MIN || v > INT64_MAX) {
       throw new Refused(`${path}: number ${n.raw} is out of range`);
@@ -300,16 +301,16 @@ function decode(n: Node, type: GoType, path: string): GoValue {
   }
   if ('ptr' in type) return decode(n, type.ptr, path);
   if ('slice' in type) {
-    if (n.t !== 'arr') return wrong();
+    if (n.t !== 'arr') return wrongType(n, path);
     return n.items.map((item, i) => decode(item, type.slice, `${path}[${i}]`));
   }
   if ('map' in type) {
-    if (n.t !== 'obj') return wrong();
+    if (n.t !== 'obj') return wrongType(n, path);
     const out: { [key: string]: GoValue } = Object.create(null) as { [key: string]: GoValue };
     for (const [k, v] of n.entries) out[k] = decode(v, type.map, `${path}[${JSON.stringify(k)}]`);
     return out;
   }
-  if (n.t !== 'obj') return wrong();
+  if (n.t !== 'obj') return wrongType(n, path);
   return decodeStruct(n.entries, type.struct, path);
 }
 
