@@ -103,6 +103,18 @@ export function gatewayCommand(): Command {
       [],
     )
     .option(
+      '--allow-bind-root <path>',
+      'sandbox preset: binds may come from under this host path (repeatable; none by default)',
+      collect,
+      [],
+    )
+    .option(
+      '--allow-image <pattern>',
+      'sandbox preset: containers only from images matching this pattern (* = any run; repeatable)',
+      collect,
+      [],
+    )
+    .option(
       '--allow-subject <cn>',
       'tls listeners: only client certificates with this subject CN (repeatable)',
       collect,
@@ -205,6 +217,8 @@ export interface GatewayFlags {
   allowGid?: string[];
   allowSubject?: string[];
   allowFingerprint?: string[];
+  allowBindRoot?: string[];
+  allowImage?: string[];
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
@@ -266,6 +280,8 @@ export function settingsFromFlags(o: GatewayFlags): GatewaySettings {
   if (o.allowGid?.length)
     s.allowGid = o.allowGid.map((x) => flag('--allow-gid', () => parseId(x, 'value')));
   if (o.allowSubject?.length) s.allowSubject = o.allowSubject;
+  if (o.allowBindRoot?.length) s.allowBindRoot = o.allowBindRoot;
+  if (o.allowImage?.length) s.allowImage = o.allowImage;
   if (o.allowFingerprint?.length) {
     for (const f of o.allowFingerprint) {
       if (!/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/.test(f)) {

@@ -14,6 +14,10 @@
  * 5. The policy on the canonical target, or the forward-proxy allowlist for CONNECT
  *    (400, 403, 405, 414).
  * 6. The body's size against `maxBody` when its length is declared (413).
+ * 7. For a request whose body the body rules read (create, update, exec, volume create):
+ *    its declared size against the policy's read limit (413), a JSON content type without
+ *    content coding, no Upgrade (400). The body itself is decided by {@link admitBody} once
+ *    read whole (400 unreadable, 403 a body rule), and forwarded as read.
  * Then the decision says how the request is carried: an ordinary request over the pool, a
  * streaming answer over its own upstream connection, or a takeover (Upgrade, Docker's
  * 200 raw stream, CONNECT tunnel); and the head fields to forward, written by the gateway:
@@ -27,6 +31,8 @@ import { checkFraming, deny, parseAuthority } from './policy/index.js';
 import type { Policy } from './policy/index.js';
 import { connectionTokens, isHopByHop, upgradeType } from '../http1/hop-by-hop.js';
 import { streamingAnswer } from './policy/streaming.js';
+import { admitBodyHead, bodyKindOf, type BodyCheck } from './policy/body-check.js';
+import { DEFAULT_MAX_JSON_BODY } from './policy/body-json.js';
 import type {
   ClientIdentity,
   ConnectionFacts,
@@ -58,6 +64,8 @@ export interface AdmitContext {
   maxBody: number;
   /** POST paths (folded) that may get Docker's legacy 200 raw-stream answer. */
   rawStreamPaths: RegExp;
+  /** Largest body the body rules read, bytes (default 1 MiB); 413 beyond. */
+  maxPolicyBody?: number;
 }
 
 /** How an admitted request is carried. */
@@ -99,6 +107,8 @@ export interface Admitted {
   expectContinue: boolean;
   /** For `connect`: the authority the policy allowed, parsed once. */
   connect?: { host: string; port: number };
+  /** The body is read whole and decided ({@link admitBody}) before it is forwarded. */
+  body?: BodyCheck;
 }
 
 /** Either outcome of {@link admit}. */
@@ -186,6 +196,24 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
     };
   }
 
+  let body: BodyCheck | undefined;
+  const bodyRoute = method === 'POST' ? bodyKindOf(decision.route) : undefined;
+  const bodyRules = bodyRoute ? ctx.policy.bodyRules(identity) : undefined;
+  if (bodyRoute && bodyRules) {
+    body = { ...bodyRoute, rules: bodyRules, limit: ctx.maxPolicyBody ?? DEFAULT_MAX_JSON_BODY };
+    const path = decision.path;
+    if (framing.kind === 'length' && framing.length > body.limit) {
+      const m = `the body of ${body.route} (${framing.length} bytes) is over the ${body.limit} bytes the policy reads`;
+      return { ...deny(413, 'body-too-large', m, { path }), identity };
+    }
+    const head = admitBodyHead(body, req.headers, path);
+    if (head) return { ...head, identity };
+    if (upgradeType(req.rawHeaders) !== undefined) {
+      const m = `the body of ${body.route} is refused: an Upgrade on a request whose body the policy reads`;
+      return { ...deny(400, 'bad-body', m, { path }), identity };
+    }
+  }
+
   const headers: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
@@ -204,6 +232,7 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
     framing,
     headers,
     expectContinue,
+    ...(body ? { body } : {}),
   };
   if (isConnect) {
     const a = parseAuthority(decision.target);
@@ -220,6 +249,10 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
     out.carry = 'raw-stream';
   } else if (streamingAnswer(decision.route, decision.target)) {
     out.carry = 'stream';
+  }
+  if (body && out.carry !== 'ordinary') {
+    const m = `the body of ${body.route} is refused: it would not be read before forwarding`;
+    return { ...deny(400, 'bad-body', m, { path: decision.path }), identity };
   }
   return out;
 }

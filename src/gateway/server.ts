@@ -39,6 +39,7 @@ import type { AdmitContext, Admission } from './admit.js';
 import { identityKey, KeyedLimit, SlotQueue } from './forward/limits.js';
 import type { Release } from './forward/limits.js';
 import type { ForwardOutcome } from './forward/request.js';
+import { admitBody, type BodyCheck } from './policy/body-check.js';
 import { forwardConnect } from './forward/connect.js';
 import { clientEndpoint, errorInfo } from './forward/events.js';
 import type {
@@ -286,6 +287,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     maxHeadersCount,
     maxBody: limits.maxBody,
     rawStreamPaths: input.rawStreamPaths ?? DOCKER_RAW_STREAM_PATHS,
+    ...(options.policy.bodyLimit !== undefined ? { maxPolicyBody: options.policy.bodyLimit } : {}),
   };
 
   const emitter = new EventEmitter<GatewayEvents>();
@@ -447,11 +449,16 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
           bodyTimeout: timeouts.body,
           maxBody: limits.maxBody,
           ...(forwardedFor ? { forwardedFor } : {}),
+          ...(a.body ? { checkBody: bodyCheckOf(a.body, decision.path) } : {}),
         });
       } finally {
         release();
       }
       ev.status = out.status;
+      if (out.refusal) {
+        ev.decision = 'deny';
+        ev.reason = out.refusal.reason;
+      }
       ev.bytes = { in: out.bytesIn, out: out.bytesOut };
       if (out.headMs !== undefined) ev.durations.head = out.headMs;
       if (out.error) ev.error = errorInfo(clientFault(req.socket, out.error));
@@ -751,4 +758,12 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     enumerable: true,
   });
   return gateway as unknown as Gateway;
+}
+
+/** The forwarder's body check for an admitted request whose body the policy reads. */
+function bodyCheckOf(
+  check: BodyCheck,
+  path: string,
+): { limit: number; check: (body: Buffer) => DenyDecision | undefined } {
+  return { limit: check.limit, check: (body) => admitBody(check, body, path) };
 }

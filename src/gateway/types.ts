@@ -9,6 +9,7 @@
  * @module
  */
 import type { Endpoint } from '../endpoint/endpoint.js';
+import type { BodyRules } from './policy/body-rules.js';
 
 // ---------------------------------------------------------------- rules and policy
 
@@ -65,6 +66,8 @@ export interface IdentityMatcher {
 export interface RuleBlock {
   when: IdentityMatcher;
   rules: Rule[];
+  /** Body rules for matching clients; they replace the top-level ones (the last matching block wins). */
+  body?: BodyRules;
 }
 
 /** The whole policy as data. Compile with `compilePolicy(spec)`. */
@@ -73,6 +76,13 @@ export interface PolicySpec {
   rules: Rule[];
   /** Identity-scoped rule blocks, applied in addition to `rules` when they match. */
   blocks: RuleBlock[];
+  /**
+   * Body rules (what create, update, exec and volume bodies may state); absent: bodies are
+   * not read. See src/gateway/policy/body-rules.ts.
+   */
+  body?: BodyRules;
+  /** Largest body the body rules read, bytes (413 beyond). Default 1 MiB. */
+  bodyLimit?: number;
   /** Longest request target accepted, in bytes; longer gets 414. Default 4096. */
   maxTargetLength?: number;
 }
@@ -97,6 +107,8 @@ export type DenyReason =
   | 'method-not-allowed' // 405: no applicable allow rule names this method at all
   | 'too-many-headers' // 431: more header fields than the gateway accepts
   | 'body-too-large' // 413: the request body is over the configured maximum
+  | 'bad-body' // 400: a body the policy reads cannot be read as dockerd reads it
+  | 'denied-by-body-rule' // 403: a body rule refused what the body states
   | 'expectation-failed' // 417: an Expect other than 100-continue
   | 'limit' // 429: a connection or stream limit of the client or of the gateway is reached
   | 'busy'; // 503: no upstream slot within the queue timeout, or the gateway is shutting down

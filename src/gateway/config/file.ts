@@ -11,6 +11,12 @@ import { HijackError, isHijackError } from '../../errors.js';
 import { parseRule } from '../policy/rule.js';
 import type { IdentityMatcher, Rule, RuleBlock, RuleEffect } from '../types.js';
 import { parseCidr } from '../identity/cidr.js';
+import {
+  normalizeRoot,
+  sandboxBodyRules,
+  type Allowlist,
+  type BodyRules,
+} from '../policy/body-rules.js';
 import { PRESET_NAMES } from './presets.js';
 import type { GatewaySettings, TlsFiles } from './settings.js';
 import {
@@ -113,7 +119,58 @@ const TOP_KEYS = [
   'metricsListen',
   'liveListen',
   'maxTargetLength',
+  'allowBindRoot',
+  'allowImage',
+  'body',
 ] as const;
+
+const BODY_FLAGS = [
+  'privileged',
+  'devices',
+  'hostNamespaces',
+  'securityOpt',
+  'sysctls',
+  'volumesFrom',
+] as const;
+const BODY_LISTS = ['capAdd', 'runtimes', 'bindRoots', 'images', 'execUsers'] as const;
+
+function yamlBool(ctx: Ctx, node: Node, what: string): boolean {
+  if (!isScalar(node) || typeof node.value !== 'boolean')
+    ctx.fail(node, `${what} must be true or false`);
+  return node.value as boolean;
+}
+
+/**
+ * A `body:` mapping: the sandbox's rules (nothing that reaches the host, no binds) with the
+ * keys given overriding them; the source in messages is the file and line of `body`.
+ */
+function bodyRules(ctx: Ctx, keyNode: Node, node: Node): BodyRules {
+  const r: BodyRules = sandboxBodyRules([], '*', ctx.at(keyNode).replace(/:\d+$/, ''));
+  const known = [...BODY_FLAGS, ...BODY_LISTS, 'requireLimits'];
+  for (const [k, , v] of entries(ctx, node, 'body', known)) {
+    if ((BODY_FLAGS as readonly string[]).includes(k)) {
+      r[k as (typeof BODY_FLAGS)[number]] = yamlBool(ctx, v, `body.${k}`);
+    } else if (k === 'requireLimits') {
+      for (const [lk, , lv] of entries(ctx, v, 'body.requireLimits', ['memory', 'pids', 'cpus'])) {
+        r.requireLimits[lk as 'memory' | 'pids' | 'cpus'] = yamlBool(
+          ctx,
+          lv,
+          `body.requireLimits.${lk}`,
+        );
+      }
+    } else {
+      const all = isScalar(v) && v.value === '*';
+      let vals: Allowlist = all ? '*' : strList(ctx, v, `body.${k}`);
+      if (k === 'bindRoots' && vals !== '*') {
+        vals = vals.map((p) => ctx.wrap(v, () => normalizeRoot(p)));
+      }
+      if (k === 'capAdd' && vals !== '*')
+        vals = vals.map((c) => c.toUpperCase().replace(/^CAP_/, ''));
+      r[k as (typeof BODY_LISTS)[number]] = vals;
+    }
+  }
+  return r;
+}
 
 function matcher(ctx: Ctx, node: Node): IdentityMatcher {
   const m: IdentityMatcher = {};
@@ -197,8 +254,14 @@ export function parseConfigText(text: string, name: string, dir = process.cwd())
         s.blocks = list(ctx, v, 'blocks').map((b): RuleBlock => {
           const block: RuleBlock = { when: {}, rules: [] };
           let hasWhen = false;
-          for (const [bk, , bv] of entries(ctx, b, 'a block', ['when', 'allow', 'deny'])) {
-            if (bk === 'when') {
+          for (const [bk, bkNode, bv] of entries(ctx, b, 'a block', [
+            'when',
+            'allow',
+            'deny',
+            'body',
+          ])) {
+            if (bk === 'body') block.body = bodyRules(ctx, bkNode, bv);
+            else if (bk === 'when') {
               block.when = matcher(ctx, bv);
               hasWhen = Object.keys(block.when).length > 0;
             } else block.rules.push(...rules(ctx, bv, bk as RuleEffect));
@@ -279,6 +342,19 @@ export function parseConfigText(text: string, name: string, dir = process.cwd())
         s.logStreamInterval = ctx.wrap(v, () => parseDuration(raw, key));
         break;
       }
+      case 'allowBindRoot':
+        s.allowBindRoot = list(ctx, v, key).map((n) => {
+          const p = str(ctx, n, key);
+          if (!p.startsWith('/')) ctx.fail(n, `allowBindRoot '${p}' is not an absolute path`);
+          return p;
+        });
+        break;
+      case 'allowImage':
+        s.allowImage = strList(ctx, v, key);
+        break;
+      case 'body':
+        s.body = bodyRules(ctx, keyNode, v);
+        break;
       case 'maxTargetLength': {
         const n = isScalar(v) ? Number(v.value) : NaN;
         if (!Number.isInteger(n) || n < 64 || n > 65536)

@@ -1,6 +1,8 @@
 /**
- * Built-in rule sets: `readonly` (monitoring), `exec` (readonly + exec and attach) and
- * `tecnativa` (Tecnativa docker-socket-proxy's environment variables, same meanings).
+ * Built-in rule sets: `readonly` (monitoring), `exec` (readonly + exec and attach),
+ * `sandbox` (run containers that cannot reach the host: routes here, body rules from
+ * `sandboxBodyRules` in policy/body-rules.ts) and `tecnativa` (Tecnativa docker-socket-proxy's environment
+ * variables, same meanings).
  *
  * @module
  */
@@ -9,7 +11,7 @@ import { parseRule } from '../policy/rule.js';
 import type { Rule } from '../types.js';
 
 /** The preset names `--preset` accepts. */
-export const PRESET_NAMES = ['readonly', 'exec', 'tecnativa'] as const;
+export const PRESET_NAMES = ['readonly', 'exec', 'sandbox', 'tecnativa'] as const;
 /** A preset name. */
 export type PresetName = (typeof PRESET_NAMES)[number];
 
@@ -33,6 +35,23 @@ export const EXEC_RULES = [
   'POST /containers/{id}/attach',
   'POST /containers/{id}/resize',
   'POST /containers/{id}/wait',
+];
+
+/**
+ * Routes of the `sandbox` preset: exec's, plus create, start, stop, kill, restart, remove,
+ * wait and copy (`docker run`, `exec`, `logs`, `attach`, `stop`, `rm`, `cp`, `ps`,
+ * `events`). Its body rules (`sandboxBodyRules`) refuse what reaches the host.
+ */
+export const SANDBOX_RULES = [
+  ...READONLY_RULES,
+  ...EXEC_RULES,
+  'POST /containers/create',
+  'POST /containers/{id}/start',
+  'POST /containers/{id}/stop',
+  'POST /containers/{id}/kill',
+  'POST /containers/{id}/restart',
+  'DELETE /containers/{id}',
+  'GET,HEAD,PUT /containers/{id}/archive',
 ];
 
 /**
@@ -122,6 +141,8 @@ export function presetRules(name: string, env: Record<string, string | undefined
       return READONLY_RULES.map((t) => parseRule(t, 'allow', 'preset readonly'));
     case 'exec':
       return [...READONLY_RULES, ...EXEC_RULES].map((t) => parseRule(t, 'allow', 'preset exec'));
+    case 'sandbox':
+      return SANDBOX_RULES.map((t) => parseRule(t, 'allow', 'preset sandbox'));
     case 'tecnativa':
       return tecnativaRules(env);
     default:

@@ -10,6 +10,7 @@ import { compilePolicy, isConnectAllowEntry } from '../policy/policy.js';
 import { parseCidr } from '../identity/cidr.js';
 import { loadTokens } from '../identity/tokens.js';
 import type {
+  PolicySpec,
   Endpoint,
   GatewayOptions,
   GatewayLimits,
@@ -20,6 +21,7 @@ import type {
   TokenEntry,
 } from '../types.js';
 import { presetRules, tecnativaFlag } from './presets.js';
+import { sandboxBodyRules, type BodyRules } from '../policy/body-rules.js';
 import { parseEndpoint } from './values.js';
 import { DEFAULT_LIMITS, DEFAULT_LISTEN, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM } from '../defaults.js';
 
@@ -61,6 +63,12 @@ export interface GatewaySettings {
   liveListen?: Endpoint;
   maxTargetLength?: number;
   configFile?: string;
+  /** Host paths binds may come from under the sandbox preset (absolute; repeatable). */
+  allowBindRoot?: string[];
+  /** Image patterns containers may be created from under the sandbox preset. */
+  allowImage?: string[];
+  /** Body rules from a config file's `body:` (replace the sandbox preset's). */
+  body?: BodyRules;
 }
 
 export { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM };
@@ -77,6 +85,8 @@ const LIST_KEYS = [
   'allowSubject',
   'allowFingerprint',
   'connectAllow',
+  'allowBindRoot',
+  'allowImage',
 ] as const;
 
 /** Merge settings, lowest priority first: lists are concatenated, scalars later-wins. */
@@ -199,10 +209,28 @@ export function resolveSettings(
   if (s.forwardProxy && connectAllow.length === 0)
     usage('--forward-proxy needs at least one --connect-allow host:port');
 
-  const policy = {
+  const sandbox = presets.includes('sandbox');
+  if (!sandbox && !s.body && (s.allowBindRoot?.length || s.allowImage?.length)) {
+    usage(
+      '--allow-bind-root and --allow-image need --preset sandbox (or body rules in the config file)',
+    );
+  }
+  const roots = s.allowBindRoot ?? [];
+  for (const r of roots)
+    if (!r.startsWith('/')) usage(`--allow-bind-root '${r}' is not an absolute path`);
+  let body: BodyRules | undefined;
+  if (s.body) {
+    body = { ...s.body };
+    if (roots.length) body.bindRoots = sandboxBodyRules(roots).bindRoots;
+    if (s.allowImage?.length) body.images = s.allowImage;
+  } else if (sandbox) {
+    body = sandboxBodyRules(roots, s.allowImage?.length ? s.allowImage : '*');
+  }
+  const policy: PolicySpec = {
     rules,
     blocks: s.blocks ?? [],
     ...(s.maxTargetLength !== undefined ? { maxTargetLength: s.maxTargetLength } : {}),
+    ...(body ? { body } : {}),
   };
   compilePolicy(policy);
   if (

@@ -12,6 +12,7 @@ import type { Dispatcher } from 'undici';
 import { HijackError } from '../../errors.js';
 import { appendForwardedFor, stripHopByHop } from '../../http1/hop-by-hop.js';
 import type { BodyFraming } from '../admit.js';
+import type { DenyDecision } from '../types.js';
 import { bodyFailureStatus, RequestBody } from './body.js';
 import { replyError } from './reply.js';
 import { upstreamUnreachable } from './upstream.js';
@@ -25,6 +26,8 @@ export interface ForwardOutcome {
   bytesIn: number;
   bytesOut: number;
   error?: Error;
+  /** The body check's refusal, when it refused the body (already answered). */
+  refusal?: DenyDecision;
 }
 
 /** Bodies up to this size are read whole before the request goes upstream. */
@@ -45,6 +48,11 @@ export interface ForwardSettings {
   bodyTimeout: number;
   maxBody: number;
   forwardedFor?: string;
+  /**
+   * Read the whole body (at most `limit` bytes: 413 beyond) and decide on it before anything
+   * goes upstream; a refusal is answered here, otherwise exactly the bytes checked are sent.
+   */
+  checkBody?: { limit: number; check: (body: Buffer) => DenyDecision | undefined };
 }
 
 /** Answers a body failure (408, 413, 400) unless the client left; the connection closes. */
@@ -71,7 +79,11 @@ export async function forwardRequest(
   if (s.forwardedFor) appendForwardedFor(headers, s.forwardedFor);
   let body: Buffer | AsyncIterable<Buffer> | null = null;
   let source: RequestBody | undefined;
-  if (s.framing.kind !== 'none') {
+  if (s.checkBody) {
+    const checked = await readChecked(req, res, s, s.checkBody);
+    if (!Buffer.isBuffer(checked)) return checked;
+    body = checked;
+  } else if (s.framing.kind !== 'none') {
     source = new RequestBody(req, { timeout: s.bodyTimeout, maxBody: s.maxBody });
     if (s.expectContinue) res.writeContinue();
     if (s.framing.kind === 'length' && s.framing.length > BUFFERED_BODY) {
@@ -90,7 +102,8 @@ export async function forwardRequest(
     body = Buffer.alloc(0);
   }
   let bytesOut = 0;
-  const bytesIn = () => source?.bytes ?? 0;
+  const checkedBytes = s.checkBody && Buffer.isBuffer(body) ? body.length : 0;
+  const bytesIn = () => source?.bytes ?? checkedBytes;
 
   return new Promise<ForwardOutcome>((resolve) => {
     let status = 0;
@@ -240,4 +253,40 @@ export async function forwardRequest(
       settle(err as Error);
     }
   });
+}
+
+/**
+ * Reads the whole body for `checkBody` and decides on it: the bytes to forward, or the
+ * outcome of a refusal (answered here; the connection closes when the body was not read to
+ * its end).
+ */
+async function readChecked(
+  req: IncomingMessage,
+  res: ServerResponse,
+  s: ForwardSettings,
+  c: NonNullable<ForwardSettings['checkBody']>,
+): Promise<Buffer | ForwardOutcome> {
+  let data: Buffer = Buffer.alloc(0);
+  let bytes = 0;
+  if (s.framing.kind !== 'none') {
+    const source = new RequestBody(req, { timeout: s.bodyTimeout, maxBody: s.maxBody });
+    if (s.expectContinue) res.writeContinue();
+    try {
+      const first = await source.prefix(c.limit + 1);
+      bytes = source.bytes;
+      if (!first.ended || first.data.length > c.limit) {
+        const message = `hijack gateway: the request body is over the ${c.limit} bytes the policy reads`;
+        replyError(res, 413, message, {}, true);
+        return { status: 413, bytesIn: bytes, bytesOut: 0 };
+      }
+      data = first.data;
+    } catch (err) {
+      const e = err as HijackError;
+      return { status: failBody(res, e), bytesIn: source.bytes, bytesOut: 0, error: e };
+    }
+  }
+  const refusal = c.check(data);
+  if (refusal === undefined) return data;
+  replyError(res, refusal.status, refusal.message, refusal.headers);
+  return { status: refusal.status, bytesIn: bytes, bytesOut: 0, refusal };
 }

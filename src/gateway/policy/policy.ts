@@ -23,6 +23,7 @@ import {
 } from './rule.js';
 import { DEFAULT_MAX_TARGET_LENGTH, normalizeTarget } from './target.js';
 import { routeOf, routeSegments } from './docker-routes.js';
+import type { BodyRules } from './body-rules.js';
 
 /** The prefix of every refusal message, so the Docker CLI's output says who refused. */
 export const MESSAGE_PREFIX = 'hijack gateway: ';
@@ -35,6 +36,7 @@ interface CompiledRule {
 interface CompiledBlock {
   when: CompiledMatcher;
   rules: CompiledRule[];
+  body?: BodyRules;
 }
 
 /** A compiled policy. */
@@ -49,6 +51,11 @@ export interface Policy {
   decide(req: PolicyRequest, identity?: ClientIdentity): PolicyDecision;
   /** Decide a CONNECT authority (`host:port`) against the forward-proxy allowlist. */
   decideConnect(authority: string, forwardProxy: ForwardProxyOptions): PolicyDecision;
+  /**
+   * The body rules for a client: those of the last matching block that has some, else the
+   * top-level ones; undefined when bodies are not read.
+   */
+  bodyRules(identity?: ClientIdentity): BodyRules | undefined;
 }
 
 /** Build a refusal decision. */
@@ -88,6 +95,7 @@ export function compilePolicy(spec: PolicySpec): Policy {
   const blocks: CompiledBlock[] = spec.blocks.map((b) => ({
     when: compileMatcher(b.when),
     rules: compileRules(b.rules),
+    ...(b.body ? { body: b.body } : {}),
   }));
   // 405 is for a method no allow rule anywhere names (in any block, for any client).
   const everyAllow = [...top, ...blocks.flatMap((b) => b.rules)].filter(
@@ -97,6 +105,11 @@ export function compilePolicy(spec: PolicySpec): Policy {
 
   return {
     spec,
+    bodyRules(identity) {
+      let rules = spec.body;
+      for (const b of blocks) if (b.body && b.when.test(identity)) rules = b.body;
+      return rules;
+    },
     decide(req, identity) {
       const method = req.method.toUpperCase();
       if (method === 'CONNECT') {
