@@ -151,6 +151,8 @@ export class Gate {
   private pumping = false;
   private pausedSocket = false;
   private cur: GatedMessage | null = null;
+  /** A takeover waits for owed chunk framing and listens for the socket's close. */
+  private waitsForClose = false;
   /** The client's EOF, held until the current Upgrade/CONNECT handler decides. */
   private eofHeld = false;
   private readonly lenient: boolean;
@@ -461,9 +463,15 @@ export class Gate {
       !m.eof &&
       !this.socket.destroyed
     ) {
+      // A connection reset instead of ended still completes the takeover.
+      if (!this.waitsForClose) {
+        this.waitsForClose = true;
+        this.socket.once('close', this.pumpLater);
+      }
       return;
     }
     m.framing.release();
+    if (this.waitsForClose) this.socket.removeListener('close', this.pumpLater);
     const head = this.pending.splice(0);
     this.pendingBytes = 0;
     this.detached = true;

@@ -229,6 +229,30 @@ test(
 );
 
 test(
+  'a takeover waiting for a chunk CRLF completes when the client resets instead',
+  T,
+  async () => {
+    const got = deferred<Hijacked>();
+    const l = await gated((req, res) => {
+      req.once('data', () => {
+        req.pause();
+        hijack(req, res).then(got.resolve, got.reject);
+      });
+    });
+    try {
+      const c = l.connect();
+      c.write('POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello');
+      await sleep(100);
+      c.resetAndDestroy();
+      const { socket } = await got.promise;
+      socket.destroy();
+    } finally {
+      await l.close();
+    }
+  },
+);
+
+test(
   'a chunked body read to its end is not replayed: the taker gets only what follows',
   T,
   async () => {

@@ -265,7 +265,8 @@ export function leaveServer(socket: Socket): void {
 
 function leave(socket: ServerSocket | null): void {
   const server = socket?._server;
-  if (!socket || !server) return;
+  // A destroyed socket has left the count already (net's _destroy): never twice.
+  if (!socket || !server || socket.destroyed) return;
   server._connections--;
   socket._server = null;
   server._emitCloseIfDrained?.();
