@@ -262,10 +262,13 @@ export class Gate {
     // behind it can be lost and its body, if any, is raw in the request for a taker.
     // Otherwise llhttp stops right after the head (HPE_PAUSED).
     const whole = !final && this.holdsWholeMessage(msg);
-    if (whole) msg.phase = BodyPhase.Parsed;
     // Set before the handler runs: a takeover asked for inside it waits for the rest of this read.
-    if (whole) this.wholeRead = true;
-    else this.stoppedAtHead = true;
+    if (whole) {
+      msg.phase = BodyPhase.Parsed;
+      this.wholeRead = true;
+    } else {
+      this.stoppedAtHead = true;
+    }
     r._read = gatedRead;
     // An Upgrade or CONNECT answered normally ends the connection: what follows its head is
     // not HTTP.
