@@ -14,7 +14,9 @@
  * 5. The policy on the canonical target, or the forward-proxy allowlist for CONNECT
  *    (400, 403, 405, 414).
  * 6. The body's size against `maxBody` when its length is declared (413).
- * 7. For a request whose body the body rules read (create, update, exec, volume create):
+ * 7. For `POST /build` under body rules: its query, read as dockerd reads it
+ *    ({@link admitBuildQuery}: 400 unreadable, 403 a body rule).
+ * 8. For a request whose body the body rules read (create, update, exec, volume and network create):
  *    its declared size against the policy's read limit (413), a JSON content type without
  *    content coding, no Upgrade (400). The body itself is decided by {@link admitBody} once
  *    read whole (400 unreadable, 403 a body rule), and forwarded as read.
@@ -33,6 +35,7 @@ import { connectionTokens, isHopByHop, upgradeType } from '../http1/hop-by-hop.j
 import { streamingAnswer } from './policy/streaming.js';
 import { admitBodyHead, bodyKindOf, type BodyCheck } from './policy/body-check.js';
 import { DEFAULT_MAX_JSON_BODY } from './policy/body-json.js';
+import { admitBuildQuery } from './policy/build-query.js';
 import type {
   ClientIdentity,
   ConnectionFacts,
@@ -40,6 +43,9 @@ import type {
   ForwardProxyOptions,
   PolicyDecision,
 } from './types.js';
+
+/** The build route as the policy names it: its query is checked by the body rules. */
+const BUILD_ROUTE = 'POST /build';
 
 /** What admission reads of a request: its parsed head (a node:http IncomingMessage fits). */
 export interface AdmitRequest {
@@ -194,6 +200,20 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
       ),
       identity,
     };
+  }
+
+  if (method === 'POST' && decision.route === BUILD_ROUTE) {
+    const rules = ctx.policy.bodyRules(identity);
+    const q = decision.target.indexOf('?');
+    const refusal = rules
+      ? admitBuildQuery(
+          rules,
+          q < 0 ? '' : decision.target.slice(q + 1),
+          req.rawHeaders,
+          decision.path,
+        )
+      : undefined;
+    if (refusal) return { ...refusal, identity };
   }
 
   let body: BodyCheck | undefined;

@@ -6,13 +6,28 @@ import { buildGoPeer } from '../helpers/go.js';
 import { requirePeer } from '../helpers/peers.js';
 import { goFoldEqual, type GoType, type GoValue } from '../../src/gateway/policy/body-json.js';
 import {
+  buildQueryJsonTypes,
   dockerBodies,
   readDockerBody,
   type DockerBodyKind,
 } from '../../src/gateway/policy/docker-bodies.js';
+import { readBuildQuery } from '../../src/gateway/policy/build-query.js';
+
+/** A body kind, or `build-query`: the raw query of POST /build. */
+type Kind = DockerBodyKind | 'build-query';
+
+/** Our reading of an input of `kind`. */
+function readOurs(
+  kind: Kind,
+  body: Buffer,
+): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (kind !== 'build-query') return readDockerBody(kind, body);
+  const r = readBuildQuery(body.toString('latin1'));
+  return r.ok ? { ok: true, value: r.value } : r;
+}
 
 /** Go's answers (docker-body peer): `ERR …` or the decided fields with integers as `n:…`. */
-function goAnswers(items: { kind: DockerBodyKind; body: Buffer }[]): string[] {
+function goAnswers(items: { kind: Kind; body: Buffer }[]): string[] {
   const bin = buildGoPeer('docker-body');
   const input = items.map((x) => `${x.kind} ${x.body.toString('hex')}\n`).join('');
   const r = spawnSync(bin, [], { input, encoding: 'utf8', maxBuffer: 1 << 30 });
@@ -24,7 +39,7 @@ function goAnswers(items: { kind: DockerBodyKind; body: Buffer }[]): string[] {
 }
 
 /** Our value in the peer's output shape. */
-function comparable(v: GoValue): unknown {
+function comparable(v: unknown): unknown {
   return JSON.parse(
     JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `n:${x.toString()}` : x)),
   ) as unknown;
@@ -37,12 +52,12 @@ interface Outcome {
 }
 
 /** Every body: Go failed ⇒ we refuse; we accept ⇒ our fields equal Go's. */
-function check(items: { kind: DockerBodyKind; body: Buffer }[], seed: string): Outcome {
+function check(items: { kind: Kind; body: Buffer }[], seed: string): Outcome {
   const go = goAnswers(items);
   const out: Outcome = { accepted: 0, goErrors: 0, total: items.length };
   for (let i = 0; i < items.length; i++) {
     const { kind, body } = items[i]!;
-    const ours = readDockerBody(kind, body);
+    const ours = readOurs(kind, body);
     const g = go[i]!;
     const where = `${seed} ${kind} body hex ${body.toString('hex')} (${body.toString('utf8')}) go: ${g} ours: ${ours.ok ? JSON.stringify(comparable(ours.value)) : ours.reason}`;
     if (g.startsWith('ERR ')) {
@@ -307,7 +322,7 @@ test('body-json: no two fields of one struct fold to each other (Go would pick b
     if ('map' in t) return walk(t.map);
     const names = t.struct.fields.map((f) => f.name);
     for (const a of names) {
-      assert.ok(/^[A-Za-z]+$/.test(a), a);
+      assert.ok(/^[A-Za-z][A-Za-z0-9]*$/.test(a), a);
       assert.equal(names.filter((b) => goFoldEqual(a, b)).length, 1, a);
     }
     t.struct.fields.forEach((f) => walk(f.type));
@@ -376,6 +391,7 @@ test(
       { weight: 1, arbitrary: bodyFor('exec-create') },
       { weight: 1, arbitrary: bodyFor('volume-create') },
       { weight: 1, arbitrary: bodyFor('container-update') },
+      { weight: 1, arbitrary: bodyFor('network-create') },
     );
     const items = fc.sample(kinds, { numRuns: 6000, seed });
     const o = check(items, label);
@@ -383,6 +399,106 @@ test(
       `body-json differential: ${o.total} bodies, ${o.accepted} accepted and equal to Go, ${o.goErrors} refused by Go (and by us), ${o.total - o.accepted - o.goErrors} refused by us only`,
     );
     // Not vacuous: most bodies are read, and Go refuses a good share.
+    assert.ok(o.accepted > o.total * 0.25, `only ${o.accepted} accepted`);
+    assert.ok(o.goErrors > o.total * 0.05, `only ${o.goErrors} refused by Go`);
+  },
+);
+
+// ---- build queries ----------------------------------------------------------------------
+
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+// Characters a raw query may hold unescaped that Go's ParseQuery reads as themselves.
+const RAW_OK = /^[!$'()*,/:?@[\]{}"<>^`|]$/;
+
+/** `s` as a query component: escaped per character in one of several ways Go reads back. */
+function encodeComponent(s: string, how: number[]): string {
+  let out = '';
+  let i = 0;
+  for (const b of Buffer.from(s, 'utf8')) {
+    const ch = String.fromCharCode(b);
+    const h = how[i++ % Math.max(how.length, 1)] ?? 0;
+    if (ch === ' ' && h % 2 === 0) out += '+';
+    else if (b < 0x80 && UNRESERVED.test(ch) && h !== 3) out += ch;
+    else if (b < 0x80 && RAW_OK.test(ch) && h < 2) out += ch;
+    else {
+      const x = b.toString(16).padStart(2, '0');
+      out += '%' + (h === 4 ? x : x.toUpperCase());
+    }
+  }
+  return out;
+}
+
+const jsonParams = Object.keys(buildQueryJsonTypes) as (keyof typeof buildQueryJsonTypes)[];
+
+const buildParam: fc.Arbitrary<[string, string]> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc
+      .constantFrom(...jsonParams)
+      .chain((n) =>
+        fc.tuple(fc.constant(n), fc.oneof(rightValueFor(buildQueryJsonTypes[n], 1), scalar)),
+      ),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.tuple(
+      fc.constantFrom(
+        'networkmode',
+        'remote',
+        't',
+        'securityopt',
+        'extrahosts',
+        'NetworkMode',
+        'T',
+      ),
+      fc.oneof(
+        fc.constantFrom('host', 'none', 'default', 'container:abc', 'git://h/r', 'mini:latest', ''),
+        fc.string({ maxLength: 6 }),
+      ),
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom('q', 'rm', 'x', ''), fc.string({ maxLength: 3 })),
+  },
+);
+
+/** A raw build query, sometimes damaged (`;`, a bad or non-UTF-8 escape, a repeated parameter). */
+const buildQuery: fc.Arbitrary<{ kind: Kind; body: Buffer }> = fc
+  .tuple(
+    fc.array(
+      fc.tuple(
+        buildParam,
+        fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 5 }),
+      ),
+      { maxLength: 5 },
+    ),
+    fc.integer({ min: 0, max: 30 }),
+  )
+  .map(([params, damage]) => {
+    const parts = params.map(
+      ([[k, v], how]) => `${encodeComponent(k, how)}=${encodeComponent(v, how)}`,
+    );
+    if (damage === 1) parts.push('a;b=1');
+    else if (damage === 2) parts.push('networkmode=%zz');
+    else if (damage === 3) parts.push('labels=%ff');
+    else if (damage === 4 && parts.length > 0) parts.push(parts[0]!);
+    else if (damage === 5) parts.push('');
+    return { kind: 'build-query' as const, body: Buffer.from(parts.join('&'), 'latin1') };
+  });
+
+test(
+  'body-json: 2,000 generated build queries equal dockerd (url.ParseQuery, json.Unmarshal) or are refused',
+  { timeout: 120000 },
+  (t) => {
+    if (requirePeer(t, 'go', 'Go 1.19 encoding/json oracle') === null) return;
+    const seed = Number(process.env.FC_SEED ?? Date.now() % 2147483647);
+    const label = `seed ${seed} (rerun with FC_SEED=${seed})`;
+    const items = fc.sample(buildQuery, { numRuns: 2000, seed });
+    const o = check(items, label);
+    console.log(
+      `build-query differential: ${label}: ${o.total} queries, ${o.accepted} accepted and equal to Go, ${o.goErrors} refused by Go (and by us), ${o.total - o.accepted - o.goErrors} refused by us only`,
+    );
     assert.ok(o.accepted > o.total * 0.25, `only ${o.accepted} accepted`);
     assert.ok(o.goErrors > o.total * 0.05, `only ${o.goErrors} refused by Go`);
   },

@@ -131,8 +131,21 @@ const BODY_FLAGS = [
   'securityOpt',
   'sysctls',
   'volumesFrom',
+  'networkIpam',
+  'networkConfigFrom',
+  'networkIngress',
+  'buildRemote',
 ] as const;
-const BODY_LISTS = ['capAdd', 'runtimes', 'bindRoots', 'images', 'execUsers'] as const;
+const BODY_LISTS = [
+  'capAdd',
+  'runtimes',
+  'bindRoots',
+  'images',
+  'execUsers',
+  'networkDrivers',
+  'networkOptions',
+  'buildNetworkModes',
+] as const;
 
 function yamlBool(ctx: Ctx, node: Node, what: string): boolean {
   if (!isScalar(node) || typeof node.value !== 'boolean')

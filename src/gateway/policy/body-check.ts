@@ -21,6 +21,7 @@ const BODY_ROUTES: Readonly<Record<string, { kind: DockerBodyKind; route: string
   },
   'POST /containers/{name:.*}/exec': { kind: 'exec-create', route: 'POST /containers/{id}/exec' },
   'POST /volumes/create': { kind: 'volume-create', route: 'POST /volumes/create' },
+  'POST /networks/create': { kind: 'network-create', route: 'POST /networks/create' },
 };
 
 /**

@@ -333,7 +333,7 @@ function foldKey(key: string): string {
 
 const indexes = new WeakMap<GoStruct, Map<string, GoField>>();
 
-/** The struct's fields by folded name (field names are ASCII letters, distinct under folding). */
+/** The struct's fields by folded name (field names are ASCII letters and digits, distinct under folding). */
 function fieldIndex(st: GoStruct): Map<string, GoField> {
   let m = indexes.get(st);
   if (m === undefined) {
@@ -402,6 +402,29 @@ export function readGoJson(
     return { ok: true, value: decodeStruct(root.entries, st, '') };
   } catch (e) {
     if (e instanceof Refused) return { ok: false, reason: e.message };
+    throw e;
+  }
+}
+
+/**
+ * Decodes `text` as Go's `json.Unmarshal` decodes it into a value of `type` (any JSON value
+ * at the top level, e.g. a query parameter dockerd unmarshals), or says why it is refused.
+ * `path` names the value in reasons. Pure; never throws on input.
+ */
+export function readGoJsonValue(text: string, type: GoType, path: string): BodyRead {
+  if (text.charCodeAt(0) === 0xfeff)
+    return { ok: false, reason: `${path} starts with a byte order mark` };
+  try {
+    const p = new Parser(text);
+    const root = p.value(0);
+    p.ws();
+    if (p.i !== text.length) p.fail('content after the JSON value');
+    return { ok: true, value: decode(root, type, path) };
+  } catch (e) {
+    if (e instanceof Refused) {
+      const m = e.message;
+      return { ok: false, reason: m.startsWith(path) ? m : `${path}: ${m}` };
+    }
     throw e;
   }
 }

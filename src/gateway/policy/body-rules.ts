@@ -1,7 +1,8 @@
 /**
  * Body rules: what a client may put into the requests that define what runs
  * (`POST /containers/create`, `/containers/{id}/update`, `/containers/{id}/exec`,
- * `/volumes/create`). Pure: a decoded body (read as dockerd reads it, see
+ * `/volumes/create`, `/networks/create`; the query of `POST /build` is checked in
+ * build-query.ts with the same rules). Pure: a decoded body (read as dockerd reads it, see
  * {@link readDockerBody}) and the rules go in; the first violation comes out, naming the
  * field and the rule (`HostConfig.Privileged is not allowed (rule: containers.privileged
  * from preset sandbox)`).
@@ -43,6 +44,20 @@ export interface BodyRules {
   execUsers: Allowlist;
   /** `containers.limits`: limits a create must set. */
   requireLimits: { memory: boolean; pids: boolean; cpus: boolean };
+  /** `networks.driver`: drivers `Driver` may name (`''` is dockerd's default, `bridge`). */
+  networkDrivers: Allowlist;
+  /** `networks.options`: driver option keys `Options` may set (e.g. not `com.docker.network.bridge.name`). */
+  networkOptions: Allowlist;
+  /** `networks.ipam`: an IPAM driver other than the default, IPAM options or address pools. */
+  networkIpam: boolean;
+  /** `networks.configFrom`: `ConfigFrom` (a config-only network, e.g. a macvlan) and `ConfigOnly`. */
+  networkConfigFrom: boolean;
+  /** `networks.ingress`: `Ingress` (the swarm routing mesh). */
+  networkIngress: boolean;
+  /** `builds.networkMode`: values of the build query's `networkmode` (`''` is the default). */
+  buildNetworkModes: Allowlist;
+  /** `builds.remote`: a build `remote` context that dockerd fetches (git or URL). */
+  buildRemote: boolean;
 }
 
 /** Rules that allow everything dockerd allows (the default when no body rule is set). */
@@ -60,7 +75,19 @@ export const OPEN_BODY_RULES: BodyRules = {
   images: '*',
   execUsers: '*',
   requireLimits: { memory: false, pids: false, cpus: false },
+  networkDrivers: '*',
+  networkOptions: '*',
+  networkIpam: true,
+  networkConfigFrom: true,
+  networkIngress: true,
+  buildNetworkModes: '*',
+  buildRemote: true,
 };
+
+/** Network drivers the sandbox allows: dockerd's default (`''`) and `bridge`. */
+export const SANDBOX_NETWORK_DRIVERS: readonly string[] = ['', 'bridge'];
+/** Build network modes the sandbox allows: the default, `default`, `bridge` and `none`. */
+export const SANDBOX_BUILD_NETWORK_MODES: readonly string[] = ['', 'default', 'bridge', 'none'];
 
 /** The `sandbox` preset's body rules: nothing that reaches the host; binds under `bindRoots` only. */
 export function sandboxBodyRules(
@@ -82,6 +109,13 @@ export function sandboxBodyRules(
     images,
     execUsers: '*',
     requireLimits: { memory: false, pids: false, cpus: false },
+    networkDrivers: SANDBOX_NETWORK_DRIVERS,
+    networkOptions: [],
+    networkIpam: false,
+    networkConfigFrom: false,
+    networkIngress: false,
+    buildNetworkModes: SANDBOX_BUILD_NETWORK_MODES,
+    buildRemote: false,
   };
 }
 
@@ -132,6 +166,13 @@ const obj = (v: GoValue | undefined): Obj | null =>
 const list = (v: GoValue | undefined): GoValue[] => (Array.isArray(v) ? v : []);
 const text = (v: GoValue | undefined): string => (typeof v === 'string' ? v : '');
 
+/** True when `image` (or its full form) matches one of the patterns. */
+export function imageAllowed(image: string, images: Allowlist): boolean {
+  if (images === '*') return true;
+  const full = fullImageName(image);
+  return images.some((p) => globMatch(p, image) || globMatch(p, full));
+}
+
 /** A body that breaks a rule: the field, what is wrong, the rule's name. */
 export interface BodyViolation {
   field: string;
@@ -157,7 +198,7 @@ const NAMESPACE_FIELDS = [
 const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 
 /** True when a security option keeps the container confined (see {@link BodyRules.securityOpt}). */
-function confinedSecurityOpt(opt: string): boolean {
+export function confinedSecurityOpt(opt: string): boolean {
   if (opt === 'no-new-privileges') return true;
   const m = /^([a-z-]+)[=:](.*)$/s.exec(opt);
   if (!m) return false;
@@ -371,15 +412,12 @@ export function checkBodyRules(
     case 'container-create': {
       const cfg = obj(b['Config']) ?? {};
       const image = text(cfg['Image']);
-      if (r.images !== '*') {
-        const full = fullImageName(image);
-        if (!r.images.some((p) => globMatch(p, image) || globMatch(p, full))) {
-          return {
-            field: 'Image',
-            problem: `${JSON.stringify(image)} is not allowed`,
-            rule: 'containers.image',
-          };
-        }
+      if (!imageAllowed(image, r.images)) {
+        return {
+          field: 'Image',
+          problem: `${JSON.stringify(image)} is not allowed`,
+          rule: 'containers.image',
+        };
       }
       const hc = obj(b['HostConfig']);
       // No HostConfig: dockerd's defaults (nothing privileged, no binds); limits still required.
@@ -426,5 +464,64 @@ export function checkBodyRules(
         'volumes.bind',
         r,
       );
+    case 'network-create':
+      return checkNetworkCreate(b, r);
   }
+}
+
+/** The rules of `POST /networks/create` (see {@link BodyRules}, `networks.*`). */
+function checkNetworkCreate(b: Obj, r: BodyRules): BodyViolation | undefined {
+  const driver = text(b['Driver']);
+  if (r.networkDrivers !== '*' && !r.networkDrivers.includes(driver)) {
+    return {
+      field: 'Driver',
+      problem: `${JSON.stringify(driver)} is not allowed`,
+      rule: 'networks.driver',
+    };
+  }
+  if (r.networkOptions !== '*') {
+    for (const k of Object.keys(obj(b['Options']) ?? {})) {
+      if (!r.networkOptions.includes(k)) {
+        return {
+          field: `Options[${JSON.stringify(k)}]`,
+          problem: 'is not allowed',
+          rule: 'networks.options',
+        };
+      }
+    }
+  }
+  if (!r.networkIpam) {
+    const ipam = obj(b['IPAM']);
+    const ipamDriver = text(ipam?.['Driver']);
+    if (ipamDriver !== '' && ipamDriver !== 'default') {
+      return {
+        field: 'IPAM.Driver',
+        problem: `${JSON.stringify(ipamDriver)} is not allowed`,
+        rule: 'networks.ipam',
+      };
+    }
+    if (Object.keys(obj(ipam?.['Options']) ?? {}).length > 0) {
+      return { field: 'IPAM.Options', problem: 'is not allowed', rule: 'networks.ipam' };
+    }
+    if (list(ipam?.['Config']).length > 0) {
+      return { field: 'IPAM.Config', problem: 'is not allowed', rule: 'networks.ipam' };
+    }
+  }
+  if (!r.networkConfigFrom) {
+    const from = obj(b['ConfigFrom']);
+    if (from !== null) {
+      return {
+        field: 'ConfigFrom',
+        problem: `${JSON.stringify(text(from['Network']))} is not allowed`,
+        rule: 'networks.configFrom',
+      };
+    }
+    if (b['ConfigOnly'] === true) {
+      return { field: 'ConfigOnly', problem: 'is not allowed', rule: 'networks.configFrom' };
+    }
+  }
+  if (!r.networkIngress && b['Ingress'] === true) {
+    return { field: 'Ingress', problem: 'is not allowed', rule: 'networks.ingress' };
+  }
+  return undefined;
 }

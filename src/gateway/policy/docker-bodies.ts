@@ -224,12 +224,75 @@ export const volumeCreateStruct: GoStruct = {
   ],
 };
 
+/** network.IPAM (NetworkCreate.IPAM); `AuxAddress` is spelt `AuxiliaryAddresses` on the wire. */
+const ipamStruct: GoStruct = {
+  fields: [
+    f('Driver', str),
+    f('Options', stringMap),
+    f('Config', {
+      slice: {
+        struct: {
+          fields: [
+            f('Subnet', str),
+            f('IPRange', str),
+            f('Gateway', str),
+            f('AuxiliaryAddresses', stringMap),
+          ],
+        },
+      },
+    }),
+  ],
+};
+
+/**
+ * types.NetworkCreateRequest (dockerd 20.10, API 1.41): `Name` plus the embedded
+ * types.NetworkCreate. POST /networks/create.
+ */
+export const networkCreateStruct: GoStruct = {
+  fields: [
+    f('Name', str),
+    f('CheckDuplicate', 'bool'),
+    f('Driver', str),
+    f('Scope', str),
+    f('EnableIPv6', 'bool'),
+    f('IPAM', { ptr: { struct: ipamStruct } }),
+    f('Internal', 'bool'),
+    f('Attachable', 'bool'),
+    f('Ingress', 'bool'),
+    f('ConfigOnly', 'bool'),
+    f('ConfigFrom', { ptr: { struct: { fields: [f('Network', str)] } } }),
+    f('Options', stringMap),
+    f('Labels', stringMap),
+  ],
+};
+
+/**
+ * The JSON values dockerd reads from the query of POST /build (build_routes.go
+ * newImageBuildOptions, each with `json.Unmarshal`): `buildargs` (map[string]*string),
+ * `labels` (map[string]string), `cachefrom` ([]string), `ulimits` ([]*units.Ulimit) and
+ * `outputs` ([]types.ImageBuildOutput).
+ */
+export const buildQueryJsonTypes: Readonly<
+  Record<'buildargs' | 'labels' | 'cachefrom' | 'ulimits' | 'outputs', GoType>
+> = {
+  buildargs: { map: { ptr: 'string' } },
+  labels: stringMap,
+  cachefrom: strings,
+  ulimits: {
+    slice: {
+      ptr: { struct: { fields: [f('Name', str), f('Hard', 'int64'), f('Soft', 'int64')] } },
+    },
+  },
+  outputs: { slice: { struct: { fields: [f('Type', str), f('Attrs', stringMap)] } } },
+};
+
 /** The bodies the policy reads, by kind. */
 export const dockerBodies = {
   'container-create': containerCreateStruct,
   'container-update': containerUpdateStruct,
   'exec-create': execCreateStruct,
   'volume-create': volumeCreateStruct,
+  'network-create': networkCreateStruct,
 } as const;
 
 /** A body kind of {@link dockerBodies}. */

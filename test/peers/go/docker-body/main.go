@@ -2,6 +2,8 @@
 // (json.NewDecoder(r).Decode into dockerd's structs, field names and Go types as in moby
 // api/types and runconfig, reduced to the fields hijack's policy decides on) and prints one
 // line: "ERR <error>" or the decided fields as JSON, integers as strings "n:<digits>".
+// Kind "build-query": HEX is the raw query of POST /build, read as dockerd 20.10's
+// newImageBuildOptions reads it (url.ParseQuery, FormValue, Form[...], json.Unmarshal).
 package main
 
 import (
@@ -10,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -124,6 +127,103 @@ type UpdateConfig struct {
 	Resources
 }
 
+// IPAMConfig, IPAM, ConfigReference, NetworkCreate and NetworkCreateRequest as in moby
+// api/types (20.10). Moby's IPAMConfig tags its fields omitempty, which changes only how they
+// are written, not read: left out here so that every field is printed.
+type IPAMConfig struct {
+	Subnet     string
+	IPRange    string
+	Gateway    string
+	AuxAddress map[string]string `json:"AuxiliaryAddresses"`
+}
+
+type IPAM struct {
+	Driver  string
+	Options map[string]string
+	Config  []IPAMConfig
+}
+
+type ConfigReference struct {
+	Network string
+}
+
+type NetworkCreate struct {
+	CheckDuplicate bool
+	Driver         string
+	Scope          string
+	EnableIPv6     bool
+	IPAM           *IPAM
+	Internal       bool
+	Attachable     bool
+	Ingress        bool
+	ConfigOnly     bool
+	ConfigFrom     *ConfigReference
+	Options        map[string]string
+	Labels         map[string]string
+}
+
+type NetworkCreateRequest struct {
+	NetworkCreate
+	Name string
+}
+
+// Ulimit is go-units' Ulimit; ImageBuildOutput is moby api/types'.
+type Ulimit struct {
+	Name string
+	Hard int64
+	Soft int64
+}
+
+type ImageBuildOutput struct {
+	Type  string
+	Attrs map[string]string
+}
+
+// buildQuery reads what hijack's policy decides on in a build query, as newImageBuildOptions.
+func buildQuery(raw string) (interface{}, error) {
+	form, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]interface{}{
+		"networkmode": form.Get("networkmode"),
+		"remote":      form.Get("remote"),
+		"t":           orEmpty(form["t"]),
+		"securityopt": orEmpty(form["securityopt"]),
+		"extrahosts":  orEmpty(form["extrahosts"]),
+	}
+	var (
+		buildArgs = map[string]*string{}
+		labels    = map[string]string{}
+		cacheFrom = []string{}
+		ulimits   = []*Ulimit{}
+		outputs   []ImageBuildOutput
+	)
+	targets := []struct {
+		name string
+		into interface{}
+	}{{"buildargs", &buildArgs}, {"labels", &labels}, {"cachefrom", &cacheFrom}, {"ulimits", &ulimits}, {"outputs", &outputs}}
+	for _, t := range targets {
+		v := form.Get(t.name)
+		if v == "" {
+			out[t.name] = nil
+			continue
+		}
+		if err := json.Unmarshal([]byte(v), t.into); err != nil {
+			return nil, err
+		}
+		out[t.name] = t.into
+	}
+	return out, nil
+}
+
+func orEmpty(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
 func numbersToStrings(v interface{}) interface{} {
 	switch t := v.(type) {
 	case json.Number:
@@ -165,6 +265,12 @@ func decide(kind string, body []byte) (interface{}, error) {
 		var e UpdateConfig
 		err := dec.Decode(&e)
 		return e, err
+	case "network-create":
+		var e NetworkCreateRequest
+		err := dec.Decode(&e)
+		return e, err
+	case "build-query":
+		return buildQuery(string(body))
 	}
 	return nil, fmt.Errorf("unknown kind %s", kind)
 }
