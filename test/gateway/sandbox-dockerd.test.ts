@@ -28,7 +28,18 @@ before(async () => {
   mkdirSync(join(root, 'sub'), { recursive: true });
   writeFileSync(join(root, 'sub', 'hello.txt'), 'hello from the allowed root\n');
   const o = parseGatewayArgs(
-    ['--preset', 'sandbox', '--allow-bind-root', root, '--allow', 'POST /volumes/create'],
+    [
+      '--preset',
+      'sandbox',
+      '--allow-bind-root',
+      root,
+      '--allow',
+      'POST /volumes/create',
+      '--allow',
+      'POST /networks/create',
+      '--allow',
+      'POST /build',
+    ],
     {},
   );
   gw = createGateway({
@@ -49,10 +60,16 @@ after(async () => {
 function docker(
   args: string[],
   ms = 20_000,
+  extraEnv: Record<string, string> = {},
 ): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(DOCKER, ['-H', host, ...args], {
-      env: { ...process.env, DOCKER_CONFIG: join(dir, 'cfg'), DOCKER_CLI_HINTS: 'false' },
+      env: {
+        ...process.env,
+        DOCKER_CONFIG: join(dir, 'cfg'),
+        DOCKER_CLI_HINTS: 'false',
+        ...extraEnv,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -257,5 +274,70 @@ test(
     }
     const list = await d!.api('GET', '/containers/json?all=1');
     assert.equal(list.body.length, 0, JSON.stringify(list.body));
+  },
+);
+
+test(
+  'sandbox on dockerd: network create with a host driver or a host bridge is refused, a plain one works',
+  { timeout: 60_000 },
+  async (t) => {
+    if (!requirePeer(t, DOCKER) || !needDockerd(t, d)) return;
+    const cases: [string[], RegExp][] = [
+      [
+        ['--driver', 'host'],
+        /Driver "host" is not allowed \(rule: networks\.driver from preset sandbox\)/,
+      ],
+      [['--driver', 'macvlan'], /Driver "macvlan" is not allowed \(rule: networks\.driver/],
+      [
+        ['-o', 'com.docker.network.bridge.name=docker0'],
+        /Options\["com\.docker\.network\.bridge\.name"\] is not allowed \(rule: networks\.options from preset sandbox\)/,
+      ],
+      [['--subnet', '192.168.77.0/24'], /IPAM\.Config is not allowed \(rule: networks\.ipam/],
+      [['--config-from', 'lan'], /ConfigFrom "lan" is not allowed \(rule: networks\.configFrom/],
+    ];
+    for (const [args, want] of cases) {
+      const r = await docker(['network', 'create', ...args, 'escape']);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.err, want, args.join(' '));
+    }
+    const before = await d!.api('GET', '/networks');
+    assert.ok(!before.body.some((n: { Name: string }) => n.Name === 'escape'));
+    const ok = await docker(['network', 'create', 'n1']);
+    try {
+      assert.equal(ok.code, 0, ok.err);
+      const info = await d!.api('GET', '/networks/n1');
+      assert.equal(info.status, 200);
+      assert.equal(info.body.Driver, 'bridge');
+    } finally {
+      await d!.api('DELETE', '/networks/n1');
+    }
+  },
+);
+
+test(
+  'sandbox on dockerd: docker build --network host is refused, a build with --network none works',
+  { timeout: 60_000 },
+  async (t) => {
+    if (!requirePeer(t, DOCKER) || !needDockerd(t, d)) return;
+    const ctx = join(dir, 'ctx');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), `FROM ${d!.image}\nLABEL built=by-test\n`);
+    const env = { DOCKER_BUILDKIT: '0' };
+    const hostNet = await docker(
+      ['build', '--network', 'host', '-t', 'mini:built', ctx],
+      30_000,
+      env,
+    );
+    assert.notEqual(hostNet.code, 0);
+    assert.match(
+      hostNet.err,
+      /networkmode "host" is not allowed \(rule: builds\.networkMode from preset sandbox\)/,
+    );
+    const ok = await docker(['build', '--network', 'none', '-t', 'mini:built', ctx], 30_000, env);
+    assert.equal(ok.code, 0, ok.err);
+    const img = await d!.api('GET', '/images/mini:built/json');
+    assert.equal(img.status, 200);
+    assert.equal(img.body.Config.Labels.built, 'by-test');
+    await d!.api('DELETE', '/images/mini:built');
   },
 );
