@@ -187,6 +187,10 @@ export function gatewayCommand(): Command {
       '--live-listen <url>',
       'serve the live connections page on tcp://host:port or unix:///path',
     )
+    .option(
+      '--explain',
+      'print the effective policy per identity (as `hijack policy check` does) and exit',
+    )
     .addHelpText(
       'after',
       `
@@ -243,6 +247,8 @@ export interface GatewayFlags {
   logStreamInterval?: string;
   metricsListen?: string;
   liveListen?: string;
+  /** Print the effective policy and exit (`hijack gateway --explain`). */
+  explain?: boolean;
 }
 
 const LIMIT_FLAGS: Record<keyof GatewayLimits, string> = {

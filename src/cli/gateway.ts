@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { observeGateway, type Observer } from '../gateway/observe/index.js';
 import { createGateway } from '../gateway/server.js';
+import { explainPolicy } from '../gateway/explain.js';
 import type { Gateway } from '../gateway/server.js';
 import { dialUpstream, parseUpstream } from '../gateway/forward/upstream.js';
 import { formatEndpoint } from '../endpoint/endpoint.js';
@@ -40,6 +41,10 @@ export async function runGateway(
   let obs: Observer;
   try {
     const options = gatewayOptionsFromFlags(flags, io.env);
+    if (flags.explain) {
+      io.stdout.write(explainPolicy(options));
+      return 0;
+    }
     gw = createGateway(options);
     // Access log, metrics (--metrics-listen, or /metrics on the live listener), live page (--live-listen).
     obs = observeGateway(gw, {

@@ -14,6 +14,7 @@ import { isHijackError } from '../errors.js';
 import { registerAttach } from './attach.js';
 import { registerDemo } from './demo.js';
 import { registerGateway } from './gateway.js';
+import { registerPolicy } from './policy.js';
 import { EXIT, type CliIO, type RegisterCommand } from './shared.js';
 
 export { EXIT, type CliIO, type RegisterCommand } from './shared.js';
@@ -23,6 +24,7 @@ const commands: RegisterCommand[] = [
   registerAttach,
   registerDemo,
   registerGateway,
+  registerPolicy,
   // (other subcommands register here)
 ];
 

@@ -211,6 +211,28 @@ function endpointUpstream(e: Endpoint | string | undefined): {
 }
 
 /**
+ * The settings {@link admit} decides with, as a gateway with these options has them (also
+ * used by `hijack policy check`, so that a dry run decides as the gateway does). Parts
+ * already built (the compiled policy, the authenticator) can be passed in.
+ */
+export function createAdmitContext(
+  options: Pick<GatewayOptions, 'policy' | 'auth' | 'forwardProxy'> & {
+    limits?: Partial<GatewayLimits>;
+  },
+  built: Partial<Omit<AdmitContext, 'forwardProxy' | 'maxPolicyBody'>> = {},
+): AdmitContext {
+  return {
+    policy: built.policy ?? compilePolicy(options.policy),
+    auth: built.auth ?? createAuthenticator(options.auth),
+    forwardProxy: options.forwardProxy,
+    maxHeadersCount: built.maxHeadersCount ?? 100,
+    maxBody: built.maxBody ?? options.limits?.maxBody ?? DEFAULT_LIMITS.maxBody,
+    rawStreamPaths: built.rawStreamPaths ?? DOCKER_RAW_STREAM_PATHS,
+    ...(options.policy.bodyLimit !== undefined ? { maxPolicyBody: options.policy.bodyLimit } : {}),
+  };
+}
+
+/**
  * Creates a gateway from options (nothing listens until `listen()`).
  *
  * ```ts
@@ -280,15 +302,13 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     limits.connections,
     limits.connectionsPerIdentity,
   );
-  const admitContext: AdmitContext = {
+  const admitContext = createAdmitContext(options, {
     policy,
     auth,
-    forwardProxy: options.forwardProxy,
     maxHeadersCount,
     maxBody: limits.maxBody,
-    rawStreamPaths: input.rawStreamPaths ?? DOCKER_RAW_STREAM_PATHS,
-    ...(options.policy.bodyLimit !== undefined ? { maxPolicyBody: options.policy.bodyLimit } : {}),
-  };
+    ...(input.rawStreamPaths ? { rawStreamPaths: input.rawStreamPaths } : {}),
+  });
 
   const emitter = new EventEmitter<GatewayEvents>();
   const servers: (http.Server | https.Server)[] = [];
