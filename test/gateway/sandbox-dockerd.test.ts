@@ -331,7 +331,7 @@ test(
     assert.notEqual(hostNet.code, 0);
     assert.match(
       hostNet.err,
-      /networkmode "host" is not allowed \(rule: builds\.networkMode from preset sandbox\)/,
+      /Error response from daemon: hijack gateway: networkmode "host" is not allowed \(rule: builds\.networkMode from preset sandbox\)/,
     );
     const ok = await docker(['build', '--network', 'none', '-t', 'mini:built', ctx], 30_000, env);
     assert.equal(ok.code, 0, ok.err);
