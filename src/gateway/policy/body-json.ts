@@ -110,6 +110,21 @@ type Node =
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** A JSON number (RFC 8259), sticky: matched at the parser's offset. */
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?/y;
+const NUMBER_TAIL = /[0-9.eE+-]/;
+/** The one-character escapes. */
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+};
+
 /** Strict RFC 8259 parser (Go's scanner grammar), refusing what Go would read differently. */
 class Parser {
   i = 0;
@@ -147,13 +162,13 @@ class Parser {
     return this.fail(`expected ${w}`);
   }
   number(): Node {
-    const m = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?/y;
+    const m = NUMBER;
     m.lastIndex = this.i;
     const r = m.exec(this.s);
     if (!r) return this.fail('bad number');
     this.i += r[0].length;
     const next = this.s[this.i];
-    if (next !== undefined && /[0-9.eE+-]/.test(next)) this.fail('bad number');
+    if (next !== undefined && NUMBER_TAIL.test(next)) this.fail('bad number');
     return { t: 'num', raw: r[0] };
   }
   string(): string {
@@ -174,17 +189,7 @@ class Parser {
         out += s.slice(start, this.i);
         const e = s[this.i + 1];
         this.i += 2;
-        const simple: Record<string, string> = {
-          '"': '"',
-          '\\': '\\',
-          '/': '/',
-          b: '\b',
-          f: '\f',
-          n: '\n',
-          r: '\r',
-          t: '\t',
-        };
-        if (e !== undefined && e in simple) out += simple[e];
+        if (e !== undefined && Object.hasOwn(SIMPLE_ESCAPES, e)) out += SIMPLE_ESCAPES[e];
         else if (e === 'u') {
           const u = this.hex4();
           if (u >= 0xd800 && u <= 0xdbff && s.startsWith('\\u', this.i)) {
@@ -320,6 +325,8 @@ function decode(n: Node, type: GoType, path: string): GoValue {
  * to the same ASCII-named field.
  */
 function foldKey(key: string): string {
+  // ASCII keys (nearly all): String#toLowerCase changes exactly A-Z there.
+  if (!NON_ASCII.test(key)) return key.toLowerCase();
   let out = '';
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
@@ -330,6 +337,9 @@ function foldKey(key: string): string {
   }
   return out;
 }
+
+/** Any character outside ASCII. */
+const NON_ASCII = /[^\p{ASCII}]/u;
 
 const indexes = new WeakMap<GoStruct, Map<string, GoField>>();
 
@@ -346,8 +356,9 @@ function fieldIndex(st: GoStruct): Map<string, GoField> {
 function decodeStruct(entries: [string, Node][], st: GoStruct, path: string): GoValue {
   const out = goZero({ struct: st }) as { [key: string]: GoValue };
   const seen = new Map<GoField, string>();
+  const index = fieldIndex(st);
   for (const [key, node] of entries) {
-    const field = fieldIndex(st).get(foldKey(key));
+    const field = index.get(foldKey(key));
     if (field === undefined) continue;
     const at = path === '' ? field.name : `${path}.${field.name}`;
     const before = seen.get(field);
