@@ -4,6 +4,10 @@
 //   dist/**/*.js, *.d.ts   the ESM build (tsconfig.build.json; @internal members stripped)
 //   dist/cjs/**            the same modules as CommonJS, for require() on a Node that
 //                          cannot require() ES modules (before 20.19 / 22.12)
+//   dist/gateway/observe/page/live.js
+//                          the live page's browser script, compiled from its TypeScript
+//                          source (src/gateway/observe/page/script.ts, a classic script
+//                          with its own tsconfig) by the gateway's own compileLiveScript
 //   dist/require.cjs       what require('hijack') loads: the ESM build itself where Node
 //                          can require() it (one copy of the package for import and
 //                          require), else dist/cjs/index.js
@@ -23,7 +27,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -95,11 +99,26 @@ if (diagnostics.length) {
   process.exit(1);
 }
 
-/** Every file under dir (relative paths), skipping dist/cjs itself. */
+// The live page's script: not part of the Node program (it is checked with lib dom by its
+// own tsconfig); compiled by the function the server uses when it runs from source.
+const pageDir = join(dist, 'gateway', 'observe', 'page');
+const { compileLiveScript } = await import(
+  pathToFileURL(join(dist, 'gateway', 'observe', 'page.js')).href
+);
+mkdirSync(pageDir, { recursive: true });
+writeFileSync(
+  join(pageDir, 'live.js'),
+  compileLiveScript(
+    ts,
+    readFileSync(join(root, 'src', 'gateway', 'observe', 'page', 'script.ts'), 'utf8'),
+  ),
+);
+
+/** Every file under dir (relative paths), skipping dist/cjs itself and the browser script. */
 function walk(dir, out = []) {
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
-    if (path === cjs) continue;
+    if (path === cjs || path === pageDir) continue;
     if (statSync(path).isDirectory()) walk(path, out);
     else out.push(relative(dist, path));
   }

@@ -13,7 +13,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
-import { resolveTarget } from '../client/target.js';
+import { resolveTarget } from '../endpoint/parse.js';
 import { HijackError } from '../errors.js';
 
 /** `--tty` values. */
@@ -62,9 +62,9 @@ function getJson(p: TtyProbe, path: string): Promise<unknown> {
       });
     };
     const req =
-      t.transport === 'unix'
-        ? http.request({ ...base, socketPath: t.socketPath }, onRes)
-        : t.transport === 'tls'
+      t.kind === 'unix'
+        ? http.request({ ...base, socketPath: t.path }, onRes)
+        : t.kind === 'tls'
           ? https.request({ ...base, host: t.host, port: t.port, ...p.tls }, onRes)
           : http.request({ ...base, host: t.host, port: t.port }, onRes);
     req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in ${p.timeout} ms`)));

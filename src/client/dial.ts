@@ -14,7 +14,9 @@ import {
   readResponseHead,
   type ResponseHead,
 } from '../http1/head.js';
-import { resolveTarget, type ResolvedTarget, type Target } from './target.js';
+import { connectEndpoint } from '../endpoint/connect.js';
+import type { ResolvedTarget } from '../endpoint/endpoint.js';
+import { resolveTarget, type Target } from '../endpoint/parse.js';
 
 /** Options of {@link dialHijack}. */
 export interface DialHijackOptions {
@@ -92,7 +94,7 @@ function abortError(signal: AbortSignal | undefined): HijackError {
 }
 
 function connectError(t: ResolvedTarget, err: NodeJS.ErrnoException): HijackError {
-  const where = t.display;
+  const where = t.url;
   const code = err.code ?? 'error';
   let hint = 'Is the daemon running?';
   if (code === 'EACCES' || code === 'EPERM') {
@@ -123,26 +125,11 @@ function connect(
   const { signal } = options;
   const timeout = options.connectTimeout ?? 30_000;
   return new Promise((resolve, reject) => {
-    let socket: net.Socket | tls.TLSSocket;
-    if (t.transport === 'unix') {
-      socket = net.connect({ path: t.socketPath!, allowHalfOpen: true });
-    } else if (t.transport === 'tcp') {
-      socket = net.connect({ host: t.host!, port: t.port!, allowHalfOpen: true });
-    } else {
-      const servername = options.tls?.servername ?? (net.isIP(t.host!) ? undefined : t.host);
-      const tlsOptions: tls.ConnectionOptions & { allowHalfOpen: boolean } = {
-        ...options.tls,
-        host: t.host!,
-        port: t.port!,
-        ...(servername ? { servername } : {}),
-        ALPNProtocols: ['http/1.1'],
-        allowHalfOpen: true,
-      };
-      socket = tls.connect(tlsOptions);
-      socket.allowHalfOpen = true;
-    }
+    const { socket, ready: readyEvent } = connectEndpoint(t, {
+      ...(options.tls ? { tls: options.tls } : {}),
+      allowHalfOpen: true,
+    });
     socket.write(first);
-    const readyEvent = t.transport === 'tls' ? 'secureConnect' : 'connect';
     let timer: NodeJS.Timeout | undefined;
     const cleanup = () => {
       if (timer) clearTimeout(timer);
@@ -157,12 +144,12 @@ function connect(
     function onError(err: NodeJS.ErrnoException) {
       cleanup();
       socket.destroy();
-      if (t.transport === 'tls' && socket.connecting === false && !err.syscall) {
+      if (t.kind === 'tls' && socket.connecting === false && !err.syscall) {
         reject(
           new HijackError(
             'ERR_CONNECT',
-            `TLS handshake with ${t.display} failed: ${err.message}. Check the certificates (tls.ca, tls.cert, tls.key) and the server name.`,
-            { cause: err, target: t.display, sysCode: err.code },
+            `TLS handshake with ${t.url} failed: ${err.message}. Check the certificates (tls.ca, tls.cert, tls.key) and the server name.`,
+            { cause: err, target: t.url, sysCode: err.code },
           ),
         );
       } else reject(connectError(t, err));
@@ -182,8 +169,8 @@ function connect(
         reject(
           new HijackError(
             'ERR_CONNECT_TIMEOUT',
-            `Cannot connect to ${t.display}: no connection within ${timeout} ms. Is the daemon running and reachable?`,
-            { target: t.display, timeout },
+            `Cannot connect to ${t.url}: no connection within ${timeout} ms. Is the daemon running and reachable?`,
+            { target: t.url, timeout },
           ),
         );
       }, timeout);
@@ -357,7 +344,7 @@ export async function dialHijack(
   try {
     if (signal?.aborted) throw abortError(signal);
     socket.setNoDelay(true);
-    if (t.transport !== 'unix' && options.keepAlive !== false) {
+    if (t.kind !== 'unix' && options.keepAlive !== false) {
       socket.setKeepAlive(true, options.keepAlive ?? 30_000);
     }
     // Errors while writing surface through the head read (close/error before head).
@@ -388,7 +375,7 @@ export async function dialHijack(
         if (informational >= MAX_INFORMATIONAL) {
           throw new HijackError(
             'ERR_MALFORMED_HEAD',
-            `${t.display} sent more than ${MAX_INFORMATIONAL} informational (1xx) answers before its response`,
+            `${t.url} sent more than ${MAX_INFORMATIONAL} informational (1xx) answers before its response`,
           );
         }
         if (head.rest.length) socket.unshift(head.rest);
@@ -408,7 +395,7 @@ export async function dialHijack(
           : '';
       throw new HijackError(
         'ERR_UPGRADE_REFUSED',
-        `${t.display} refused the takeover of ${method} ${path}: ${head.statusCode} ${head.statusMessage}${message ? `: ${message}` : ''}${hint}`,
+        `${t.url} refused the takeover of ${method} ${path}: ${head.statusCode} ${head.statusMessage}${message ? `: ${message}` : ''}${hint}`,
         {
           statusCode: head.statusCode,
           statusMessage: head.statusMessage,
@@ -426,7 +413,7 @@ export async function dialHijack(
       if (typeof got === 'string' && named.some((p) => p !== upgrade.toLowerCase())) {
         throw new HijackError(
           'ERR_UPGRADE_MISMATCH',
-          `${t.display} switched to protocol ${JSON.stringify(got)}, not the ${JSON.stringify(upgrade)} asked for`,
+          `${t.url} switched to protocol ${JSON.stringify(got)}, not the ${JSON.stringify(upgrade)} asked for`,
           { statusCode: 101, upgrade: got, expected: upgrade },
         );
       }
@@ -453,7 +440,7 @@ export async function dialHijack(
     const e = err as NodeJS.ErrnoException;
     throw new HijackError(
       'ERR_CLOSED_BEFORE_HEAD',
-      `the connection to ${t.display} failed before the response head ended: ${e.message}`,
+      `the connection to ${t.url} failed before the response head ended: ${e.message}`,
       { cause: e, sysCode: e.code },
     );
   }

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { formatHostPort } from '../endpoint/endpoint.js';
+import { dialEndpoint } from '../endpoint/endpoint.js';
 import { listenEndpoint } from '../endpoint/listen.js';
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -177,6 +177,7 @@ export interface Gateway extends EventEmitter<GatewayEvents> {
   handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
+/** The upstream from the options: a string (parseUpstream's forms) or an {@link Endpoint}, and its TLS files read. */
 function endpointUpstream(e: Endpoint | string | undefined): {
   target: UpstreamTarget;
   tls?: UpstreamTlsOptions;
@@ -190,24 +191,14 @@ function endpointUpstream(e: Endpoint | string | undefined): {
         : { kind: target.kind, host: target.host, port: target.port };
     return { target, endpoint };
   }
-  if (e.kind === 'unix')
-    return { target: { kind: 'unix', path: e.path, url: `unix://${e.path}` }, endpoint: e };
-  const hostPart = formatHostPort(e.host, e.port);
-  if (e.kind === 'tcp')
-    return {
-      target: { kind: 'tcp', host: e.host, port: e.port, url: `tcp://${hostPart}` },
-      endpoint: e,
-    };
+  const target = dialEndpoint(e);
+  if (e.kind !== 'tls') return { target, endpoint: e };
   const tls: UpstreamTlsOptions = {};
   if (e.ca) tls.ca = readFileSync(e.ca);
   if (e.cert) tls.cert = readFileSync(e.cert);
   if (e.key) tls.key = readFileSync(e.key);
   if (e.servername) tls.servername = e.servername;
-  return {
-    target: { kind: 'tls', host: e.host, port: e.port, url: `tls://${hostPart}` },
-    tls,
-    endpoint: e,
-  };
+  return { target, tls, endpoint: e };
 }
 
 /**

@@ -1,3 +1,8 @@
+/**
+ * dialHijack against real peers (our own server, Go's net/http, scripted sockets):
+ * takeovers over unix, tcp and TLS, half-close, the legacy 200 raw-stream mode, refusals
+ * and bad peers, timeouts and abort, and the target forms.
+ */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

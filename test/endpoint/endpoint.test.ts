@@ -13,13 +13,16 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  connectEndpoint,
   formatEndpoint,
   formatHost,
   listenEndpoint,
   nearMiss,
   parseEndpoint,
   reclaimStaleSocket,
+  resolveTarget,
   type Endpoint,
+  type ResolvedTarget,
 } from '../../src/endpoint/index.js';
 import { isHijackError } from '../../src/errors.js';
 import { parseUpstream } from '../../src/gateway/forward/upstream.js';
@@ -222,4 +225,144 @@ test("the gateway's upstream string: the one syntax, plus its older spellings /p
       bad,
     );
   }
+});
+
+test('client targets: the dial role of the same syntax, with the web spellings and a path prefix', () => {
+  const cases: [string, Partial<ResolvedTarget>][] = [
+    [
+      'unix:///var/run/docker.sock',
+      { kind: 'unix', path: '/var/run/docker.sock', hostHeader: 'localhost' },
+    ],
+    ['unix:///tmp/a%20b.sock', { kind: 'unix', path: '/tmp/a b.sock' }],
+    [
+      'tcp://127.0.0.1:2375',
+      { kind: 'tcp', host: '127.0.0.1', port: 2375, hostHeader: '127.0.0.1:2375' },
+    ],
+    ['tcp://docker_proxy:2375/', { kind: 'tcp', host: 'docker_proxy', port: 2375 }],
+    ['tcp://[::1]:80', { kind: 'tcp', host: '::1', port: 80, hostHeader: '[::1]' }],
+    [
+      'tls://[fe80::1]:2376',
+      { kind: 'tls', host: 'fe80::1', port: 2376, hostHeader: '[fe80::1]:2376' },
+    ],
+    [
+      'http://example.test',
+      { kind: 'tcp', host: 'example.test', port: 80, prefix: '', hostHeader: 'example.test' },
+    ],
+    [
+      'https://[::1]/v1.45//',
+      { kind: 'tls', host: '::1', port: 443, prefix: '/v1.45', hostHeader: '[::1]' },
+    ],
+    [
+      'HTTPS://example.test:8443/base',
+      { kind: 'tls', port: 8443, prefix: '/base', hostHeader: 'example.test:8443' },
+    ],
+  ];
+  for (const [text, want] of cases) {
+    const got = resolveTarget(text);
+    for (const [k, v] of Object.entries(want))
+      assert.deepEqual(got[k as keyof ResolvedTarget], v, `${text} ${k}`);
+    // The names the type has always had are the same facts.
+    assert.equal(got.transport, got.kind, text);
+    assert.equal(got.display, text, text);
+    assert.equal(got.url, text, text);
+    if (got.kind === 'unix') assert.equal(got.socketPath, got.path, text);
+  }
+  // Objects: formatted with the one format (IPv6 in brackets).
+  const o = resolveTarget({ host: '::1', port: 2376, tls: true });
+  assert.deepEqual([o.kind, o.url, o.hostHeader], ['tls', 'tls://[::1]:2376', '[::1]:2376']);
+  assert.equal(resolveTarget({ socketPath: '/run/x.sock' }).url, 'unix:///run/x.sock');
+});
+
+test('client targets refused: ERR_INVALID_TARGET, the same reasons as the flags, the forms that work', () => {
+  const cases: [string, RegExp][] = [
+    ['/var/run/docker.sock', /has no scheme \(did you mean unix:\/\/\/var\/run\/docker.sock\?\)/],
+    ['localhost:2375', /has no scheme \(did you mean tcp:\/\/localhost:2375\?\)/],
+    ['unix://rel.sock', /the unix socket path must be absolute/],
+    ['unix:///x.sock?mode=0660', /mode and owner are only for listeners/],
+    ['ftp://x:21', /unknown scheme 'ftp' \(use unix, tcp, tls, http or https\)/],
+    ['tcp://host', /needs host:port/],
+    ['tcp://host:2375/containers', /a tcp endpoint has no path/],
+    ['tcp://host:0', /port 0 is out of range/],
+    ['https://host:70000', /port 70000 is out of range/],
+    ['http://u:p@host', /credentials in the URL are not sent/],
+    ['http://host/base?x=1', /no query or fragment/],
+    ['', /has no scheme/],
+  ];
+  for (const [text, want] of cases) {
+    assert.throws(
+      () => resolveTarget(text),
+      (err: unknown) =>
+        isHijackError(err, 'ERR_INVALID_TARGET') &&
+        err.message.startsWith(`invalid target ${JSON.stringify(text)}: `) &&
+        want.test(err.message) &&
+        err.message.endsWith(
+          '; use unix:///path, tcp://host:port, tls://host:port, http://host[:port][/prefix] or https://host[:port][/prefix]',
+        ),
+      text,
+    );
+  }
+  // The same value under a flag: the same reason, framed as ERR_CONFIG.
+  assert.throws(() => parseEndpoint('tcp://host:2375/containers', 'upstream', '--upstream'), {
+    message: "--upstream 'tcp://host:2375/containers': a tcp endpoint has no path",
+  });
+});
+
+test("the library's upstream string: the web spellings without a path, a bare path; flags do not take them", () => {
+  const lib = { web: true, barePath: true };
+  assert.deepEqual(parseEndpoint('http://127.0.0.1', 'upstream', 'upstream', lib), {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 80,
+  });
+  assert.deepEqual(parseEndpoint('/run/d.sock', 'upstream', 'upstream', lib), {
+    kind: 'unix',
+    path: '/run/d.sock',
+  });
+  assert.throws(() => parseEndpoint('https://h:2376/v1', 'upstream', 'upstream', lib), {
+    message: "upstream 'https://h:2376/v1': an upstream has no path ('/v1')",
+  });
+  assert.throws(() => parseUpstream('http://127.0.0.1:2375/v1'), { message: /has no path/ });
+  assert.throws(
+    () => parseEndpoint('http://127.0.0.1:2375', 'listen', '--listen', lib),
+    {
+      message: /unknown scheme 'http'/,
+    },
+    'web spellings are for things to connect to',
+  );
+  // Without the options (flags, config file): refused with the hint.
+  assert.throws(() => parseEndpoint('/run/d.sock', 'upstream', '--upstream'), {
+    message: /did you mean unix:\/\/\/run\/d.sock\?/,
+  });
+});
+
+test('connect: one socket to any dial endpoint, ready on its own event', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hijack-endpoint-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'c.sock');
+  const got: string[] = [];
+  for (const ep of [
+    { kind: 'unix', path } as const,
+    { kind: 'tcp', host: '127.0.0.1', port: 0 } as const,
+  ]) {
+    const srv = net.createServer((s) => s.end('hi'));
+    const a = await listenEndpoint(srv, ep);
+    t.after(() => new Promise<void>((r) => srv.close(() => r())));
+    const c = connectEndpoint(resolveTarget(a.url));
+    assert.equal(c.ready, 'connect');
+    await once(c.socket, c.ready);
+    let text = '';
+    c.socket.setEncoding('utf8').on('data', (s: string) => (text += s));
+    await once(c.socket, 'end');
+    c.socket.destroy();
+    got.push(text);
+  }
+  assert.deepEqual(got, ['hi', 'hi']);
+  // tls: ready only after the handshake; a port nobody listens on (bound, then closed) refuses.
+  const gone = net.createServer();
+  const g = await listenEndpoint(gone, { kind: 'tcp', host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => gone.close(() => r()));
+  const tlsConn = connectEndpoint(resolveTarget(`tls://127.0.0.1:${g.port}`));
+  assert.equal(tlsConn.ready, 'secureConnect');
+  const [err] = (await once(tlsConn.socket, 'error')) as [NodeJS.ErrnoException];
+  assert.equal(err.code, 'ECONNREFUSED');
 });

@@ -1,3 +1,7 @@
+/**
+ * The speedtest example run as a user would: it streams data and periodic kernel
+ * measurements as JSON lines.
+ */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';

@@ -1,3 +1,7 @@
+/**
+ * HTTP/1.x response heads: reading them off a socket byte by byte and in any split,
+ * joining repeated headers, and the errors for malformed, oversized and unfinished heads.
+ */
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';

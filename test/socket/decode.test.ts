@@ -1,3 +1,7 @@
+/**
+ * The pure decoders of src/socket/: struct tcp_info by offset and length, and the kernel's
+ * TCP state names.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeTcpInfo, tcpStateName } from '../../src/socket/index.js';

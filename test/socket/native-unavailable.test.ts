@@ -1,3 +1,7 @@
+/**
+ * Without the native part (absent, or a file that is not one) every socket call throws
+ * ERR_NATIVE_UNAVAILABLE with the reason; in this process it is built and loads.
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

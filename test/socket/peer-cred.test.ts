@@ -1,3 +1,6 @@
+/**
+ * peerCred over real unix sockets, across processes, and its refusals of bad input.
+ */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';

@@ -1,3 +1,8 @@
+/**
+ * tcpInfo on real sockets: it agrees with ss (netlink), byte counters move by exactly what
+ * was sent, it works on TLS, upgraded and hijacked sockets, and refuses bad input with its
+ * own code.
+ */
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';

@@ -1,3 +1,7 @@
+/**
+ * Keepalive, TCP_USER_TIMEOUT and congestion control on real sockets, read back from the
+ * kernel, and their refusals of bad input.
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';

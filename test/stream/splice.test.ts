@@ -1,3 +1,7 @@
+/**
+ * splice() with each engine (stream and native) over real sockets: both ways with
+ * half-close, heads first, backpressure, idle timeout, errors and abort, nothing left behind.
+ */
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, test } from 'node:test';

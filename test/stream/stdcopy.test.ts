@@ -1,3 +1,7 @@
+/**
+ * Docker's stdcopy framing: demux and mux, property-tested over random frames and chunk
+ * boundaries, stream 3 errors, truncation and backpressure.
+ */
 import assert from 'node:assert/strict';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { test } from 'node:test';

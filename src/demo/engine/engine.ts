@@ -233,7 +233,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (!stale) {
           throw new HijackError(
             codes.ERR_INVALID_ARGUMENT,
-            `demo engine cannot listen on ${path ?? `${options.host ?? '127.0.0.1'}:${options.port}`}: ` +
+            `demo engine cannot listen on ${path ?? formatHostPort(options.host ?? '127.0.0.1', options.port ?? 0)}: ` +
               `${e.message}${e.code === 'EADDRINUSE' ? ' (is another engine running there?)' : ''}`,
             { cause: err },
           );

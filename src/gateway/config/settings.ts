@@ -5,6 +5,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { formatEndpoint } from '../../endpoint/endpoint.js';
 import { HijackError } from '../../errors.js';
 import { compilePolicy, isConnectAllowEntry } from '../policy/policy.js';
 import { parseCidr } from '../identity/cidr.js';
@@ -128,7 +129,7 @@ function withTls(ep: Endpoint, tls: TlsFiles | undefined, listener: boolean): En
   if (!listener && tls?.servername) merged.servername = tls.servername;
   if (listener && (!merged.cert || !merged.key)) {
     usage(
-      `listener tls://${ep.host}:${ep.port} needs --tls-cert and --tls-key (add --tls-ca for client certificates)`,
+      `listener ${formatEndpoint(ep)} needs --tls-cert and --tls-key (add --tls-ca for client certificates)`,
     );
   }
   if (!listener && (merged.cert === undefined) !== (merged.key === undefined)) {

@@ -6,10 +6,10 @@
  * @module
  */
 import net from 'node:net';
-import tls from 'node:tls';
 import { Pool } from 'undici';
-import { formatHostPort, type Endpoint } from '../../endpoint/endpoint.js';
-import { nearMiss, parseEndpoint } from '../../endpoint/parse.js';
+import { connectEndpoint } from '../../endpoint/connect.js';
+import { dialEndpoint, formatHostPort, type DialEndpoint } from '../../endpoint/endpoint.js';
+import { parseEndpoint } from '../../endpoint/parse.js';
 import { HijackError } from '../../errors.js';
 
 /** TLS settings towards a `tls://` / `https://` upstream. */
@@ -26,29 +26,20 @@ export interface UpstreamTlsOptions {
   rejectUnauthorized?: boolean;
 }
 
-/** A parsed upstream address. */
-export type UpstreamTarget =
-  | { kind: 'unix'; path: string; url: string }
-  | { kind: 'tcp' | 'tls'; host: string; port: number; url: string };
+/** A parsed upstream address: the endpoint module's {@link DialEndpoint}. */
+export type UpstreamTarget = DialEndpoint;
 
 /**
- * Parses an upstream address with the one endpoint syntax (src/endpoint/parse.ts:
- * `unix:///path`, `tcp://host:port`, `tls://host:port`); for the library's string form
- * the older spellings a bare `/path`, `http://host:port` and `https://host:port` are still
- * taken (as `unix://`, `tcp://`, `tls://`). Throws `ERR_CONFIG` saying what is accepted.
+ * Parses the library's upstream string: the one endpoint syntax (src/endpoint/parse.ts,
+ * `unix:///path`, `tcp://host:port`, `tls://host:port`) with the web spellings
+ * `http://host[:port]` and `https://host[:port]` (as `tcp://` and `tls://`) and a bare
+ * absolute path (as `unix://` + path). `url` is the value as written (a bare path gets its
+ * `unix://`). Throws `ERR_CONFIG` saying what is accepted.
  */
 export function parseUpstream(value: string): UpstreamTarget {
-  let e: Endpoint;
-  try {
-    e = parseEndpoint(value, 'upstream', 'upstream');
-  } catch (err) {
-    const meant = /^(\/|https?:\/\/)/.test(value) ? nearMiss(value) : undefined;
-    if (meant === undefined) throw err;
-    e = parseEndpoint(meant, 'upstream', 'upstream');
-  }
-  return e.kind === 'unix'
-    ? { kind: 'unix', path: e.path, url: value.startsWith('/') ? `unix://${value}` : value }
-    : { kind: e.kind, host: e.host, port: e.port, url: value };
+  const s = String(value).trim();
+  const e = parseEndpoint(s, 'upstream', 'upstream', { web: true, barePath: true });
+  return dialEndpoint(e, s.startsWith('/') ? `unix://${s}` : s);
 }
 
 /** The error clients and events get when the upstream cannot be reached. */
@@ -89,20 +80,9 @@ export function dialUpstream(
   options: DialOptions = {},
 ): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    let socket: net.Socket;
-    let event = 'connect';
-    if (target.kind === 'unix') socket = net.connect({ path: target.path });
-    else if (target.kind === 'tcp') socket = net.connect({ host: target.host, port: target.port });
-    else {
-      event = 'secureConnect';
-      socket = tls.connect({
-        host: target.host,
-        port: target.port,
-        servername: options.tls?.servername ?? (net.isIP(target.host) ? undefined : target.host),
-        ...options.tls,
-        ALPNProtocols: ['http/1.1'],
-      });
-    }
+    const { socket, ready: event } = connectEndpoint(target, {
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
     let timer: NodeJS.Timeout | undefined;
     const fail = (err: unknown) => {
       if (timer) clearTimeout(timer);

@@ -45,7 +45,7 @@ export {
 export { createObserveServer, type ObserveServer, type ObserveServerOptions } from './server.js';
 export { tcpFacts, type TcpFacts } from './tcp.js';
 export { identityView, identityLabel, type IdentityView } from './identity.js';
-export { LIVE_HTML, LIVE_JS } from './page.js';
+export { LIVE_HTML, liveScript } from './page.js';
 
 /** Options of {@link observeGateway}. */
 export interface ObserveOptions {

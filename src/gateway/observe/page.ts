@@ -1,11 +1,14 @@
 /**
- * The live connections page: one HTML document and one script, no framework, no external
- * assets. The script reads `/events` (server-sent events; it falls back to polling
- * `/connections.json`) and redraws a table with a state filter and an inline SVG
- * sparkline of rtt and throughput per connection.
+ * The live connections page: one HTML document, the refusal/sign-in page, and the page's
+ * one script (its source is the browser module page/script.ts; here it is found built, or
+ * compiled from source). No framework, no external assets.
  *
  * @module
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { HijackError } from '../../errors.js';
 
 /** The page's HTML (its script is served at `live.js`). */
 export const LIVE_HTML = `<!doctype html>
@@ -168,274 +171,65 @@ ${form}
 `;
 }
 
-/** The page's script (plain browser JavaScript). */
-export const LIVE_JS = `'use strict';
-(function () {
-  var STATES = ['all', 'new', 'active', 'idle', 'hijacked'];
-  var q = new URLSearchParams(location.search);
-  var filter = STATES.indexOf(q.get('state')) > 0 ? q.get('state') : 'all';
-  var search = q.get('q') || '';
-  var sortKey = q.get('sort') || 'id';
-  var sortDir = q.get('dir') === 'desc' ? 'desc' : 'asc';
-  var last = null;
-  var token = q.get('token');
-  var suffix = token ? '?token=' + encodeURIComponent(token) : '';
-  var $ = function (id) { return document.getElementById(id); };
+/** The part of the TypeScript compiler {@link compileLiveScript} uses. */
+export interface ScriptCompiler {
+  transpileModule(
+    input: string,
+    options: { fileName: string; reportDiagnostics: boolean; compilerOptions: object },
+  ): { outputText: string; diagnostics?: readonly unknown[] };
+  ScriptTarget: { ES2020: number };
+  ModuleKind: { ESNext: number };
+  ModuleDetectionKind: { Legacy: number };
+}
 
-  function esc(s) {
-    return String(s).replace(/[&<>"']/g, function (c) {
-      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c];
-    });
-  }
-  function bytes(n) {
-    if (n < 1024) return n + ' B';
-    var u = ['KiB', 'MiB', 'GiB', 'TiB'], i = -1;
-    do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1);
-    return n.toFixed(n < 10 ? 1 : 0) + ' ' + u[i];
-  }
-  function rate(n) { return n === undefined || n === null ? '<span class="dash">—</span>' : bytes(n) + '/s'; }
-  function ms(n) {
-    if (n === undefined || n === null) return '<span class="dash">—</span>';
-    return n < 10 ? n.toFixed(2) + ' ms' : n < 1000 ? n.toFixed(1) + ' ms' : (n / 1000).toFixed(2) + ' s';
-  }
-  function age(n) {
-    var s = Math.floor(n / 1000);
-    if (s < 60) return s + ' s';
-    if (s < 3600) return Math.floor(s / 60) + ' m ' + (s % 60) + ' s';
-    return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' m';
-  }
-  function line(vals, w, h, color) {
-    var pts = [], max = 0, i, n = vals.length;
-    for (i = 0; i < n; i++) if (vals[i] !== null && vals[i] > max) max = vals[i];
-    if (n < 2) return '';
-    for (i = 0; i < n; i++) {
-      if (vals[i] === null) continue;
-      var x = (i / (n - 1)) * (w - 2) + 1;
-      var y = max > 0 ? h - 2 - (vals[i] / max) * (h - 4) : h - 2;
-      pts.push(x.toFixed(1) + ',' + y.toFixed(1));
-    }
-    return pts.length > 1 ? '<polyline fill="none" stroke="' + color + '" stroke-width="1.5" points="' + pts.join(' ') + '"/>' : '';
-  }
-  function peak(vals) {
-    var m = 0;
-    for (var i = 0; i < vals.length; i++) if (vals[i] !== null && vals[i] > m) m = vals[i];
-    return m;
-  }
-  function spark(t) {
-    var w = 120, h = 26;
-    // Each line is scaled to its own maximum: the tooltip gives both scales.
-    var scale = 'last ' + t.throughput.length + ' samples · throughput peak ' + bytes(peak(t.throughput)) + '/s · rtt peak ' +
-      ms(peak(t.rtt)).replace(/<[^>]*>/g, '');
-    return '<svg class="spark" width="' + w + '" height="' + h + '" viewBox="0 0 ' + w + ' ' + h + '" role="img" aria-label="' + esc(scale) + '">' +
-      '<title>' + esc(scale) + '</title>' +
-      line(t.throughput, w, h, 'var(--tput)') + line(t.rtt, w, h, 'var(--rtt)') + '</svg>';
-  }
-  function row(c) {
-    var t = c.tcp;
-    var named = c.who && !(c.identity && c.who === c.identity.address);
-    var client = named
-      ? esc(c.who) + '<span class="sub">' + esc(c.transport) + (c.transport === 'unix' ? '' : ' ' + esc(c.remote)) + '</span>'
-      : esc(c.remote) + '<span class="sub">' + esc(c.transport) + '</span>';
-    var route = '<span class="dash">—</span>';
-    var denied = c.route && c.route.decision === 'deny';
-    var target = c.takeover && c.takeover.container ? '<span class="sub target" title="the container (and command) this stream is attached to">' +
-      esc('▸ ' + c.takeover.container + (c.takeover.command ? ' · ' + c.takeover.command : '')) + '</span>' : '';
-    if (c.route) {
-      route = target + esc(c.route.method + ' ' + c.route.path) + '<span class="sub">' +
-        (c.route.pending ? '<span class="pending">in flight…</span>'
-          : denied ? '<span class="deny">denied ' + esc(c.route.status + ' · ' + (c.route.reason || '')) + '</span>' + (c.route.rule ? ' · ' + esc(c.route.rule) : '')
-          : esc((c.route.rule || c.route.decision) + ' · ' + c.route.status)) +
-        '</span>';
-    }
-    var tb = c.takeover && c.takeover.bytes;
-    return '<tr data-id="' + c.id + '" data-state="' + c.state + '"' + (denied ? ' class="denied"' : '') +
-      (c.takeover && c.takeover.control !== undefined ? ' data-control="' + c.takeover.control + '"' : '') + '>' +
-      '<td class="mono">#' + c.id + '</td>' +
-      '<td><span class="state ' + c.state + '">' + c.state + '</span>' +
-        (c.takeover ? '<span class="sub">' + esc(c.takeover.kind + ' ' + c.takeover.protocol) + '</span>' : '') +
-        (c.takeover && c.takeover.control !== undefined ? '<span class="sub control" title="the connection that created this exec / attached">↳ from #' + c.takeover.control + '</span>' : '') + '</td>' +
-      '<td>' + client + '</td>' +
-      '<td class="route mono">' + route + '</td>' +
-      '<td class="num narrow-hide">' + age(c.age) + '<span class="sub">' + c.requests + ' req</span></td>' +
-      '<td class="num" data-k="bytes" title="' + (tb ? 'stream: ' + tb.up + ' B up, ' + tb.down + ' B down; ' : '') + c.bytes.in + ' B in, ' + c.bytes.out + ' B out">' + bytes(c.bytes.in) + '<span class="sub">' + bytes(c.bytes.out) + '</span></td>' +
-      '<td class="num narrow-hide" data-k="rtt">' + (t ? ms(t.rtt) : '<span class="dash">—</span>') + '</td>' +
-      '<td class="num wide" data-k="minRtt">' + (t ? ms(t.minRtt) : '<span class="dash">—</span>') + '</td>' +
-      '<td class="num wide" data-k="cwnd">' + (t ? t.cwnd + ' seg' : '<span class="dash">—</span>') + '</td>' +
-      '<td class="num narrow-hide" data-k="deliveryRate">' + (t ? rate(t.deliveryRate) : '<span class="dash">—</span>') + '</td>' +
-      '<td class="num wide" data-k="retrans">' + (t ? t.retrans + ' seg' : '<span class="dash">—</span>') + '</td>' +
-      '<td class="wide">' + spark(c.trend) + '</td></tr>';
-  }
-  function dur(n) { return n < 1000 ? Math.round(n) + ' ms' : age(n); }
-  function clock(t) { return new Date(t).toLocaleTimeString(); }
-  function sortValue(c, k) {
-    var t = c.tcp || {};
-    switch (k) {
-      case 'state': return c.state;
-      case 'who': return (c.who || c.remote).toLowerCase();
-      case 'route': return c.route ? (c.route.method + ' ' + c.route.path).toLowerCase() : '';
-      case 'age': return c.age;
-      case 'bytes': return c.bytes.in + c.bytes.out;
-      case 'rtt': case 'minRtt': case 'cwnd': case 'deliveryRate': case 'retrans':
-        return t[k] === undefined || t[k] === null ? -1 : t[k];
-      default: return c.id;
-    }
-  }
-  function matches(c) {
-    if (!search) return true;
-    var hay = [c.who, c.remote, c.transport, c.state, c.route ? c.route.method + ' ' + c.route.path + ' ' + (c.route.rule || '') : '',
-      c.takeover ? c.takeover.kind + ' ' + c.takeover.protocol : '', '#' + c.id].join(' ').toLowerCase();
-    return hay.indexOf(search.toLowerCase()) >= 0;
-  }
-  // The view's state lives in the address: a reload or a shared link shows the same.
-  function remember() {
-    var p = new URLSearchParams(location.search);
-    p.delete('token');
-    if (filter !== 'all') p.set('state', filter); else p.delete('state');
-    if (search) p.set('q', search); else p.delete('q');
-    if (sortKey !== 'id' || sortDir !== 'asc') { p.set('sort', sortKey); p.set('dir', sortDir); } else { p.delete('sort'); p.delete('dir'); }
-    var qs = p.toString();
-    history.replaceState(null, '', location.pathname + (qs ? '?' + qs : ''));
-  }
-  function table(title, id, head, rows, none) {
-    return '<h2>' + title + '<b>' + rows.length + '</b></h2>' + (rows.length === 0 ? '<p class="none">' + none + '</p>'
-      : '<table><thead><tr>' + head.map(function (h) { return '<th' + (h.charAt(0) === '#' ? ' class="num"' : '') + '>' + h.replace('#', '') + '</th>'; }).join('') +
-        '</tr></thead><tbody id="' + id + '">' + rows.join('') + '</tbody></table>');
-  }
-  function extras(s) {
-    $('denials').innerHTML = table('Recent denials', 'denial-rows', ['time', 'client', 'request', 'reason', 'rule', '#status'],
-      (s.denials || []).map(function (d) {
-        return '<tr class="denied" data-reason="' + esc(d.reason) + '"><td>' + clock(d.time) + '</td><td>' + esc(d.who) + '</td><td class="mono">' + esc(d.method + ' ' + d.path) +
-          '</td><td class="deny">' + esc(d.reason) + '</td><td class="mono">' + (d.rule ? esc(d.rule) : '<span class="dash">no rule matched</span>') + '</td><td class="num">' + d.status + '</td></tr>';
-      }), 'No request refused yet.');
-    $('identities').innerHTML = table('Per identity', 'identity-rows', ['identity', '#connections', '#streams', '#bytes in / out', '#denials'],
-      (s.identities || []).map(function (x) {
-        return '<tr data-who="' + esc(x.who) + '"><td>' + esc(x.who) + '</td><td class="num">' + x.connections + '</td><td class="num">' + x.streams +
-          '</td><td class="num">' + bytes(x.bytes.in) + ' / ' + bytes(x.bytes.out) + '</td><td class="num' + (x.denials ? ' deny' : '') + '">' + x.denials + '</td></tr>';
-      }), 'No identity seen yet.');
-    $('ended').innerHTML = table('Recently ended', 'ended-rows', ['id', 'client', 'route', 'end', '#lasted', '#bytes in / out'],
-      (s.ended || []).map(function (e) {
-        return '<tr data-ended="' + e.id + '" data-end="' + esc(e.end) + '"><td class="mono">#' + e.id + '</td><td>' + esc(e.who || e.remote) + '</td><td class="mono">' +
-          (e.route ? esc(e.route.method + ' ' + e.route.path) : '<span class="dash">—</span>') + (e.takeover ? '<span class="sub">' + esc(e.takeover.kind + ' ' + e.takeover.protocol +
-            (e.takeover.container ? ' · ' + e.takeover.container + (e.takeover.command ? ' · ' + e.takeover.command : '') : '')) + '</span>' : '') +
-          '</td><td' + (e.end === 'error' ? ' class="deny"' : '') + '>' + esc(e.end) + '</td><td class="num">' + dur(e.duration) + '</td><td class="num">' + bytes(e.bytes.in) + ' / ' + bytes(e.bytes.out) + '</td></tr>';
-      }), 'No connection ended yet.');
-  }
-  function filters(s) {
-    var html = '';
-    STATES.forEach(function (st) {
-      var n = st === 'all' ? s.connections.length : s.counts[st];
-      html += '<button type="button" data-state="' + st + '" aria-pressed="' + (filter === st) + '">' + st + '<b>' + n + '</b></button>';
-    });
-    $('filters').innerHTML = html;
-  }
-  function render(s) {
-    last = s;
-    $('listeners').textContent = s.listeners.join('  ') + '  ·  ' + s.takeovers + ' takeover' + (s.takeovers === 1 ? '' : 's') + ' open';
-    filters(s);
-    var shown = s.connections.filter(function (c) { return (filter === 'all' || c.state === filter) && matches(c); });
-    shown.sort(function (a, b) {
-      var x = sortValue(a, sortKey), y = sortValue(b, sortKey);
-      var r = x < y ? -1 : x > y ? 1 : a.id - b.id;
-      return sortDir === 'desc' ? -r : r;
-    });
-    // A stream goes right under its control connection when both are shown.
-    var byId = {};
-    shown.forEach(function (c) { byId[c.id] = c; });
-    var placed = [];
-    shown.forEach(function (c) {
-      if (c.takeover && byId[c.takeover.control]) return;
-      placed.push(c);
-      shown.forEach(function (s) { if (s.takeover && s.takeover.control === c.id) placed.push(s); });
-    });
-    shown = placed;
-    $('rows').innerHTML = shown.map(row).join('');
-    var ths = document.querySelectorAll('th[data-sort]');
-    for (var i = 0; i < ths.length; i++) {
-      var k = ths[i].getAttribute('data-sort');
-      if (k === sortKey) ths[i].setAttribute('aria-sort', sortDir === 'asc' ? 'ascending' : 'descending');
-      else ths[i].removeAttribute('aria-sort');
-    }
-    extras(s);
-    $('table').hidden = shown.length === 0;
-    $('empty').hidden = shown.length !== 0;
-    $('empty').setAttribute('data-view', 'empty');
-    $('empty').textContent = s.connections.length === 0 ? 'No live connections. Send a request through the gateway.'
-      : search ? 'No ' + (filter === 'all' ? '' : filter + ' ') + 'connection matches “' + search + '”.' : 'No ' + filter + ' connections.';
-  }
-  $('filters').addEventListener('click', function (e) {
-    var b = e.target.closest('button');
-    if (!b) return;
-    filter = b.getAttribute('data-state');
-    remember();
-    if (last) render(last);
+/**
+ * The browser script from its TypeScript source (`page/script.ts`): types erased, nothing
+ * else changed, a classic script (no import or export). The build writes it to
+ * dist/gateway/observe/page/live.js; from source it is compiled at first serve.
+ */
+export function compileLiveScript(ts: ScriptCompiler, source: string): string {
+  const out = ts.transpileModule(source, {
+    fileName: 'script.ts',
+    reportDiagnostics: true,
+    compilerOptions: {
+      target: ts.ScriptTarget.ES2020,
+      module: ts.ModuleKind.ESNext,
+      moduleDetection: ts.ModuleDetectionKind.Legacy,
+      sourceMap: false,
+    },
   });
-  $('search').value = search;
-  $('search').addEventListener('input', function () {
-    search = $('search').value.trim();
-    remember();
-    if (last) render(last);
-  });
-  document.querySelector('thead').addEventListener('click', function (e) {
-    var th = e.target.closest('th[data-sort]');
-    if (!th) return;
-    var k = th.getAttribute('data-sort');
-    if (k === sortKey) sortDir = sortDir === 'asc' ? 'desc' : 'asc';
-    else { sortKey = k; sortDir = k === 'id' || k === 'who' || k === 'route' || k === 'state' ? 'asc' : 'desc'; }
-    remember();
-    if (last) render(last);
-  });
-  function status(ok, text) {
-    var el = $('status');
-    el.className = ok ? 'live' : 'down';
-    el.textContent = text;
+  if (out.diagnostics?.length)
+    throw new HijackError(
+      'ERR_CONFIG',
+      `the live page's script does not compile (${out.diagnostics.length} errors)`,
+    );
+  return out.outputText;
+}
+
+/**
+ * The script for a module in `dir` (a file URL ending in `/`): the built
+ * `page/live.js` there (dist/), else `page/script.ts` compiled with the `typescript`
+ * package (running from src/ with tsx). Throws `ERR_CONFIG` (a broken installation) when
+ * there is neither.
+ */
+export function loadLiveScript(dir: URL): string {
+  const built = new URL('page/live.js', dir);
+  if (existsSync(built)) return readFileSync(built, 'utf8');
+  const source = new URL('page/script.ts', dir);
+  if (existsSync(source)) {
+    const ts = createRequire(import.meta.url)('typescript') as ScriptCompiler;
+    return compileLiveScript(ts, readFileSync(source, 'utf8'));
   }
-  // Not showing data: why, in the place of the table (never "No live connections").
-  function blank(view, html) {
-    last = null;
-    $('table').hidden = true;
-    $('filters').innerHTML = '';
-    $('denials').innerHTML = '';
-    $('identities').innerHTML = '';
-    $('ended').innerHTML = '';
-    $('empty').hidden = false;
-    $('empty').setAttribute('data-view', view);
-    $('empty').innerHTML = html;
-  }
-  function unauthorised(code) {
-    status(false, 'not authorised');
-    blank('unauthorised', (code === 403 ? 'Not authorised: this client is not allowed here.' : 'Not authorised: the session ended or the token is no longer valid.') +
-      ' <a href="login">Sign in</a>');
-  }
-  function disconnected() {
-    status(false, 'disconnected');
-    blank('disconnected', 'Disconnected: the gateway does not answer. Retrying…');
-  }
-  // After a failure: ask once why (a refusal, or nothing answering), then retry.
-  function diagnose(retry) {
-    fetch('connections.json' + suffix, { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
-      if (r.status === 401 || r.status === 403) { unauthorised(r.status); return; }
-      if (!r.ok) throw new Error('status ' + r.status);
-      return r.json().then(function (s) { status(true, 'polling'); render(s); setTimeout(retry, 2000); });
-    }).catch(function () { disconnected(); setTimeout(retry, 2000); });
-  }
-  function poll() {
-    fetch('connections.json' + suffix, { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
-      if (r.status === 401 || r.status === 403) { unauthorised(r.status); return; }
-      return r.json().then(function (s) { status(true, 'polling'); render(s); setTimeout(poll, 2000); });
-    }).catch(function () { disconnected(); setTimeout(poll, 2000); });
-  }
-  function stream() {
-    var es = new EventSource('events' + suffix, { withCredentials: true });
-    es.addEventListener('snapshot', function (e) { status(true, 'live'); render(JSON.parse(e.data)); });
-    es.onerror = function () {
-      // A refused or lost stream: EventSource alone cannot tell which.
-      es.close();
-      status(false, 'reconnecting…');
-      diagnose(stream);
-    };
-  }
-  blank('connecting', 'Connecting to the gateway…');
-  if (typeof EventSource === 'function') stream();
-  else poll();
-})();
-`;
+  throw new HijackError(
+    'ERR_CONFIG',
+    `the live page's script is missing (${fileURLToPath(built)}): build the package with npm run build`,
+  );
+}
+
+let script: string | undefined;
+
+/** The page's script, served as `live.js` ({@link loadLiveScript} for this module's folder, once). */
+export function liveScript(): string {
+  script ??= loadLiveScript(new URL('./', import.meta.url));
+  return script;
+}

@@ -16,7 +16,7 @@ import type { Authenticator } from '../identity/authenticator.js';
 import type { ClientIdentity, DenyDecision, Endpoint } from '../types.js';
 import type { LiveView } from './live.js';
 import type { GatewayMetrics } from './metrics.js';
-import { LIVE_HTML, LIVE_JS, refusalHtml } from './page.js';
+import { LIVE_HTML, liveScript, refusalHtml } from './page.js';
 import { cookieValue, createSessions, SESSION_COOKIE } from './session.js';
 
 /** Options of {@link createObserveServer}. */
@@ -236,7 +236,7 @@ export function createObserveServer(options: ObserveServerOptions): ObserveServe
       return send(res, 200, 'text/html; charset=utf-8', LIVE_HTML);
     }
     if (live && path === '/live.js')
-      return send(res, 200, 'text/javascript; charset=utf-8', LIVE_JS);
+      return send(res, 200, 'text/javascript; charset=utf-8', liveScript());
     if (live && path === '/connections.json') {
       return send(res, 200, 'application/json', JSON.stringify(live.snapshot()) + '\n');
     }
