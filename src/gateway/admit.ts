@@ -33,6 +33,7 @@ import { connectionTokens, isHopByHop, upgradeType } from '../http1/hop-by-hop.j
 import { streamingAnswer } from './policy/streaming.js';
 import { admitBodyHead, bodyKindOf, type BodyCheck } from './policy/body-check.js';
 import { DEFAULT_MAX_JSON_BODY } from './policy/body-json.js';
+import { ownerPlan, type OwnerPlan } from './policy/owner.js';
 import type {
   ClientIdentity,
   ConnectionFacts,
@@ -109,6 +110,13 @@ export interface Admitted {
   connect?: { host: string; port: number };
   /** The body is read whole and decided ({@link admitBody}) before it is forwarded. */
   body?: BodyCheck;
+  /**
+   * Scope owner: the objects the request names (to be owned), the pinned or filtered target,
+   * the create body to label ({@link ownerPlan}); checked against the daemon before forwarding.
+   */
+  owner?: OwnerPlan;
+  /** Largest body read whole (for `body` or `owner.body`), bytes. */
+  bodyLimit?: number;
 }
 
 /** Either outcome of {@link admit}. */
@@ -197,19 +205,30 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
   }
 
   let body: BodyCheck | undefined;
+  const scoped = ctx.policy.scope(identity) === 'owner';
   const bodyRoute = method === 'POST' ? bodyKindOf(decision.route) : undefined;
   const bodyRules = bodyRoute ? ctx.policy.bodyRules(identity) : undefined;
+  const limit = ctx.maxPolicyBody ?? DEFAULT_MAX_JSON_BODY;
   if (bodyRoute && bodyRules) {
-    body = { ...bodyRoute, rules: bodyRules, limit: ctx.maxPolicyBody ?? DEFAULT_MAX_JSON_BODY };
+    body = { ...bodyRoute, rules: scoped ? { ...bodyRules, ownedRefs: true } : bodyRules, limit };
+  }
+  let owner: OwnerPlan | undefined;
+  if (scoped && !isConnect) {
+    const plan = ownerPlan(method, decision, identity);
+    if ('action' in plan) return { ...plan, identity };
+    owner = plan;
+  }
+  const whole = body ?? owner?.body;
+  if (whole) {
     const path = decision.path;
-    if (framing.kind === 'length' && framing.length > body.limit) {
-      const m = `the body of ${body.route} (${framing.length} bytes) is over the ${body.limit} bytes the policy reads`;
+    if (framing.kind === 'length' && framing.length > limit) {
+      const m = `the body of ${whole.route} (${framing.length} bytes) is over the ${limit} bytes the policy reads`;
       return { ...deny(413, 'body-too-large', m, { path }), identity };
     }
-    const head = admitBodyHead(body, req.headers, path);
+    const head = admitBodyHead(whole, req.headers, path);
     if (head) return { ...head, identity };
     if (upgradeType(req.rawHeaders) !== undefined) {
-      const m = `the body of ${body.route} is refused: an Upgrade on a request whose body the policy reads`;
+      const m = `the body of ${whole.route} is refused: an Upgrade on a request whose body the policy reads`;
       return { ...deny(400, 'bad-body', m, { path }), identity };
     }
   }
@@ -233,6 +252,8 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
     headers,
     expectContinue,
     ...(body ? { body } : {}),
+    ...(owner ? { owner } : {}),
+    ...(whole ? { bodyLimit: limit } : {}),
   };
   if (isConnect) {
     const a = parseAuthority(decision.target);
@@ -250,8 +271,8 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
   } else if (streamingAnswer(decision.route, decision.target)) {
     out.carry = 'stream';
   }
-  if (body && out.carry !== 'ordinary') {
-    const m = `the body of ${body.route} is refused: it would not be read before forwarding`;
+  if (whole && out.carry !== 'ordinary') {
+    const m = `the body of ${whole.route} is refused: it would not be read before forwarding`;
     return { ...deny(400, 'bad-body', m, { path: decision.path }), identity };
   }
   return out;

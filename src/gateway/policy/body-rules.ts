@@ -43,6 +43,11 @@ export interface BodyRules {
   execUsers: Allowlist;
   /** `containers.limits`: limits a create must set. */
   requireLimits: { memory: boolean; pids: boolean; cpus: boolean };
+  /**
+   * Under scope owner: `container:<id>` modes and `VolumesFrom` are decided by ownership (the
+   * container must be the client's) instead of by `hostNamespaces` and `volumesFrom`.
+   */
+  ownedRefs?: boolean;
 }
 
 /** Rules that allow everything dockerd allows (the default when no body rule is set). */
@@ -249,7 +254,12 @@ function checkHostConfig(hc: Obj, r: BodyRules, kind: DockerBodyKind): BodyViola
       for (const f of NAMESPACE_FIELDS) {
         const v = text(hc[f]);
         const lower = v.toLowerCase();
-        if (lower === 'host' || lower.startsWith('container:')) {
+        // Only these three take a container's namespace (the owner step checks the container).
+        const owned =
+          r.ownedRefs === true &&
+          (f === 'NetworkMode' || f === 'PidMode' || f === 'IpcMode') &&
+          v.startsWith('container:');
+        if (lower === 'host' || (lower.startsWith('container:') && !owned)) {
           return {
             field: `HostConfig.${f}`,
             problem: `${JSON.stringify(v)} is not allowed`,
@@ -316,7 +326,7 @@ function checkHostConfig(hc: Obj, r: BodyRules, kind: DockerBodyKind): BodyViola
         };
       }
     }
-    if (!r.volumesFrom && list(hc['VolumesFrom']).length > 0) {
+    if (!r.volumesFrom && r.ownedRefs !== true && list(hc['VolumesFrom']).length > 0) {
       return {
         field: 'HostConfig.VolumesFrom',
         problem: 'is not allowed',
