@@ -286,13 +286,15 @@ export function notFound(
     return json(500, message);
   }
   const message =
-    kind === 'container'
-      ? `No such container: ${ref}`
-      : kind === 'exec'
-        ? `No such exec instance: ${ref}`
-        : kind === 'volume'
-          ? `get ${ref}: no such volume`
-          : `network ${ref} not found`;
+    route === 'POST /containers/{name:.*}/kill'
+      ? `Cannot kill container: ${ref}: No such container: ${ref}`
+      : kind === 'container'
+        ? `No such container: ${ref}`
+        : kind === 'exec'
+          ? `No such exec instance: ${ref}`
+          : kind === 'volume'
+            ? `get ${ref}: no such volume`
+            : `network ${ref} not found`;
   if (route === 'POST /containers/{name:.*}/attach') {
     // dockerd answers attach in its raw-stream shape, the error as text.
     return {
