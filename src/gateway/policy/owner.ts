@@ -341,11 +341,19 @@ export type OwnedBody =
   { ok: true; body: Buffer; refs: BodyRef[] } | { ok: false; refusal: DenyDecision };
 
 const labelsStruct: GoStruct = { fields: [{ name: 'Labels', type: { map: 'string' } }] };
-const networkingStruct: GoStruct = {
+/**
+ * Fields of a create body that name objects but that docker-bodies.ts does not decode (it
+ * reads them as `any`): read with a struct of their own (Go matches each field alike there).
+ */
+const createExtrasStruct: GoStruct = {
   fields: [
     {
       name: 'NetworkingConfig',
       type: { ptr: { struct: { fields: [{ name: 'EndpointsConfig', type: { map: 'any' } }] } } },
+    },
+    {
+      name: 'HostConfig',
+      type: { ptr: { struct: { fields: [{ name: 'Links', type: { slice: 'string' } }] } } },
     },
   ],
 };
@@ -454,11 +462,6 @@ function createRefs(v: Obj, body: Buffer, route: string, path: string): BodyRef[
   if (!nm.startsWith('container:') && !BUILTIN_NETWORKS.has(nm)) {
     refs.push({ kind: 'network', ref: nm, field: 'HostConfig.NetworkMode' });
   }
-  for (const [i, l] of list(hc['Links']).entries()) {
-    const parts = text(l).split(':');
-    const name = parts[0]!;
-    if (name !== '') refs.push(containerRef(name, `HostConfig.Links[${i}]`));
-  }
   for (const [i, b] of list(hc['Binds']).entries()) {
     const s = text(b);
     const colon = s.indexOf(':');
@@ -476,9 +479,14 @@ function createRefs(v: Obj, body: Buffer, route: string, path: string): BodyRef[
       });
     }
   }
-  const net = readGoJson(body, networkingStruct);
-  if (!net.ok) return bad(route, net.reason, path);
-  const eps = obj(obj(obj(net.value)?.['NetworkingConfig'])?.['EndpointsConfig']);
+  const extra = readGoJson(body, createExtrasStruct);
+  if (!extra.ok) return bad(route, extra.reason, path);
+  // dockerd's ParseLink: `name` or `name:alias`; the name before the first ':'.
+  for (const [i, l] of list(obj(obj(extra.value)?.['HostConfig'])?.['Links']).entries()) {
+    const name = text(l).split(':')[0]!;
+    if (name !== '') refs.push(containerRef(name, `HostConfig.Links[${i}]`));
+  }
+  const eps = obj(obj(obj(extra.value)?.['NetworkingConfig'])?.['EndpointsConfig']);
   for (const name of Object.keys(eps ?? {})) {
     if (!BUILTIN_NETWORKS.has(name)) {
       refs.push({
