@@ -18,6 +18,11 @@
  *    its declared size against the policy's read limit (413), a JSON content type without
  *    content coding, no Upgrade (400). The body itself is decided by {@link admitBody} once
  *    read whole (400 unreadable, 403 a body rule), and forwarded as read.
+ * 8. Scope owner ({@link ownerPlan}): a route that shows every identity's objects (403), an
+ *    unreadable `filters` (400); the plan names the objects to own, the pinned or filtered
+ *    target and the create body to label. The objects are checked against the daemon after
+ *    admission (forward/owner-lookup.ts: 404 as dockerd answers for a missing object), the
+ *    body once read whole (403 naming the field).
  * Then the decision says how the request is carried: an ordinary request over the pool, a
  * streaming answer over its own upstream connection, or a takeover (Upgrade, Docker's
  * 200 raw stream, CONNECT tunnel); and the head fields to forward, written by the gateway:
