@@ -44,6 +44,8 @@ before(async () => {
     (r) => `GET /containers/{id}/${r}`,
   );
   more.push(...['pause', 'rename', 'update'].map((r) => `POST /containers/{id}/${r}`));
+  more.push('POST /volumes/create', 'GET /volumes', 'GET,DELETE /volumes/{name}');
+  more.push('POST /networks/create', 'GET /networks', 'GET,DELETE /networks/{id}');
   const o = parseGatewayArgs(
     ['--preset', 'sandbox', '--token-file', tokens, ...more.flatMap((r) => ['--allow', r])],
     {},
@@ -501,5 +503,171 @@ print(json.dumps(out))
     assert.match(await err('node1'), /^404 /);
     assert.deepEqual(await alice.listContainers({ all: true }), []);
     await c.remove({ force: true });
+  },
+);
+
+test(
+  'scope owner on dockerd: volumes and networks, a second gateway agrees, names that collide with ids',
+  { timeout: 90_000 },
+  async (t) => {
+    if (!requirePeer(t, DOCKER) || !needDockerd(t, d)) return;
+    await clean();
+    const img = d!.image;
+    const vc = await docker('alice', ['volume', 'create', 'av']);
+    assert.equal(vc.code, 0, vc.err);
+    assert.equal((await d!.api('GET', '/volumes/av')).body.Labels['hijack.owner'], 'alice');
+    const same = async (who: Who, args: (x: string) => string[], ref: string) => {
+      const want = await docker(who, args('never-was'));
+      const got = await docker(who, args(ref));
+      assert.equal(got.code, want.code, `${args(ref).join(' ')}: ${got.err}`);
+      assert.equal(got.err.replaceAll(ref, 'never-was'), want.err, args(ref).join(' '));
+      assert.equal(got.out.replaceAll(ref, 'never-was'), want.out, args(ref).join(' '));
+    };
+    await same('bob', (x) => ['volume', 'inspect', x], 'av');
+    await same('bob', (x) => ['volume', 'rm', x], 'av');
+    const lsA = await docker('alice', ['volume', 'ls', '-q']);
+    assert.deepEqual(lsA.out.trim().split('\n'), ['av']);
+    assert.equal((await docker('bob', ['volume', 'ls', '-q'])).out.trim(), '');
+    const useB = await docker('bob', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      'av:/x',
+      img,
+      'true',
+    ]);
+    assert.notEqual(useB.code, 0);
+    assert.match(useB.err, /HostConfig\.Binds\[0\] names volume "av", which is not yours/);
+    const mountB = await docker('bob', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--mount',
+      'type=volume,src=av,dst=/x',
+      img,
+      'true',
+    ]);
+    assert.match(mountB.err, /HostConfig\.Mounts\[0\]\.Source names volume "av"/);
+    const useA = await docker('alice', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      'av:/x',
+      img,
+      'sh',
+      '-c',
+      'echo kept > /x/f',
+    ]);
+    assert.equal(useA.code, 0, useA.err);
+    const fresh = await docker('alice', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      'nonesuch:/x',
+      img,
+      'true',
+    ]);
+    assert.match(fresh.err, /HostConfig\.Binds\[0\] names volume "nonesuch", which is not yours/);
+    assert.equal((await d!.api('GET', '/volumes/nonesuch')).status, 404);
+
+    const nc = await docker('alice', ['network', 'create', 'an']);
+    if (nc.code === 0) {
+      const info = await d!.api('GET', '/networks/an');
+      assert.equal(info.body.Labels['hijack.owner'], 'alice');
+      await same('bob', (x) => ['network', 'inspect', x], 'an');
+      await same('bob', (x) => ['network', 'rm', x], 'an');
+      assert.ok(
+        !(await docker('bob', ['network', 'ls', '--format', '{{.Name}}'])).out.includes('an'),
+      );
+      assert.ok(
+        (await docker('alice', ['network', 'ls', '--format', '{{.Name}}'])).out.includes('an'),
+      );
+      const join = await docker('bob', ['run', '--rm', '--network', 'an', img, 'true']);
+      assert.match(join.err, /HostConfig\.NetworkMode names network "an", which is not yours/);
+      assert.equal((await docker('alice', ['network', 'rm', 'an'])).code, 0);
+    } else t.diagnostic(`network create on this dockerd: ${nc.err}`);
+
+    // A second gateway in front of the same daemon agrees (the label is the only state).
+    const o = parseGatewayArgs(['--preset', 'sandbox', '--token-file', join(dir, 'tokens')], {});
+    const gw2 = createGateway({
+      listen: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
+      upstream: d!.target,
+      policy: o.policy,
+      auth: o.auth,
+    });
+    const [tcp2] = await gw2.listen();
+    try {
+      const b = await docker('bob', [
+        'run',
+        '-d',
+        '--network',
+        'none',
+        '--name',
+        'bx',
+        img,
+        'sleep',
+        '600',
+      ]);
+      assert.equal(b.code, 0, b.err);
+      const bobId = b.out.trim();
+      const via2 = (who: Who, args: string[]) =>
+        run(DOCKER, ['-H', tcp2!.url, ...args], {
+          ...process.env,
+          DOCKER_CONFIG: join(dir, who),
+          DOCKER_CLI_HINTS: 'false',
+        });
+      assert.equal((await via2('bob', ['ps', '--format', '{{.Names}}'])).out.trim(), 'bx');
+      assert.equal((await via2('alice', ['ps', '-a', '--format', '{{.Names}}'])).out.trim(), '');
+      assert.match((await via2('alice', ['rm', '-f', 'bx'])).err, /^$|No such container/);
+
+      // Alice names a container after a prefix of bob's id: by that string dockerd resolves
+      // the name first, so bob reaches only... nothing (alice's is hidden), and never alice's.
+      const prefix = bobId.slice(0, 6);
+      const a = await docker('alice', [
+        'run',
+        '-d',
+        '--network',
+        'none',
+        '--name',
+        prefix,
+        img,
+        'sleep',
+        '600',
+      ]);
+      assert.equal(a.code, 0, a.err);
+      const aliceId = a.out.trim();
+      assert.match(
+        (await docker('alice', ['inspect', '-f', '{{.Id}}', prefix])).out,
+        new RegExp(aliceId),
+      );
+      await docker('bob', ['rm', '-f', prefix]);
+      await docker('bob', ['exec', prefix, 'true']);
+      assert.equal((await d!.api('GET', `/containers/${aliceId}/json`)).body.State.Running, true);
+      assert.equal((await d!.api('GET', `/containers/${bobId}/json`)).body.State.Running, true);
+      // Paths that could read as another object are refused before any lookup.
+      for (const p of [
+        '/v1.41/containers/%2e%2e/json',
+        '/v1.41/containers/a%2Fb/json',
+        '/v1.41/containers/../containers/bx/json',
+      ]) {
+        const r = await raw('alice', 'GET', p);
+        assert.equal(r.status, 400, `${p}: ${r.body}`);
+      }
+      // A multi-segment name (dockerd's {name:.*}) is one object, looked up as such.
+      const multi = await raw('alice', 'GET', `/v1.41/containers/bx/json/json`);
+      assert.equal(multi.status, 404);
+      assert.equal(multi.body, '{"message":"No such container: bx/json"}\n');
+    } finally {
+      await gw2.close({ timeout: 1000, grace: 200 });
+    }
+    await clean();
+    await d!.api('DELETE', '/volumes/av');
   },
 );

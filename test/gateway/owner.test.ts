@@ -24,6 +24,13 @@ import {
   type OwnerPlan,
 } from '../../src/gateway/policy/owner.js';
 import { lookupPathPart } from '../../src/gateway/forward/owner-lookup.js';
+import { admit, type AdmitContext, type AdmitRequest } from '../../src/gateway/admit.js';
+import { createAuthenticator } from '../../src/gateway/identity/index.js';
+import { openAuth } from '../../src/gateway/defaults.js';
+import { DOCKER_RAW_STREAM_PATHS } from '../../src/gateway/server.js';
+import { parseGatewayArgs } from '../../src/cli/gateway-args.js';
+import { parseConfigText } from '../../src/gateway/config/file.js';
+import { checkBodyRules } from '../../src/gateway/policy/body-rules.js';
 import type { ClientIdentity, PolicyDecision } from '../../src/gateway/types.js';
 
 const alice: ClientIdentity = { transport: 'tcp', address: '127.0.0.1', token: 'alice' };
@@ -381,4 +388,91 @@ test('owner: the objects a create body names', () => {
     '/',
   );
   assert.ok(!twice.ok);
+});
+
+test('owner: scope from --scope, config scope:, blocks, and the sandbox preset', () => {
+  assert.equal(parseGatewayArgs(['--preset', 'sandbox'], {}).policy.scope, 'owner');
+  assert.equal(parseGatewayArgs(['--preset', 'sandbox', '--scope', 'all'], {}).policy.scope, 'all');
+  assert.equal(parseGatewayArgs(['--allow', 'GET /_ping'], {}).policy.scope, undefined);
+  assert.equal(
+    parseGatewayArgs(['--allow', 'GET /_ping', '--scope', 'owner'], {}).policy.scope,
+    'owner',
+  );
+  assert.throws(
+    () => parseGatewayArgs(['--allow', 'GET /_ping', '--scope', 'mine'], {}),
+    /--scope: unknown scope 'mine' \(use all, owner\)/,
+  );
+  const s = parseConfigText(
+    "scope: owner\nallow: ['GET /_ping']\nblocks:\n  - when: { token: [admin] }\n    scope: all\n",
+    'gw.yaml',
+  );
+  assert.equal(s.scope, 'owner');
+  assert.equal(s.blocks![0]!.scope, 'all');
+  assert.throws(
+    () => parseConfigText('scope: mine\n', 'gw.yaml'),
+    /gw\.yaml:1:8: unknown scope 'mine'/,
+  );
+  const p = compilePolicy({
+    rules: [],
+    blocks: [{ when: { token: ['admin'] }, rules: [], scope: 'all' }],
+    scope: 'owner',
+  });
+  assert.equal(p.scope(alice), 'owner');
+  assert.equal(p.scope({ ...alice, token: 'admin' }), 'all');
+  assert.equal(compilePolicy({ rules: [], blocks: [] }).scope(alice), 'all');
+});
+
+test('owner: admission under scope owner reads create bodies whole and lets container:<own> past the body rules', () => {
+  const spec = parseGatewayArgs(
+    ['--preset', 'sandbox', '--allow', 'POST /networks/create'],
+    {},
+  ).policy;
+  const ctx: AdmitContext = {
+    policy: compilePolicy(spec),
+    auth: createAuthenticator(openAuth()),
+    forwardProxy: { enabled: false, connectAllow: [] },
+    maxHeadersCount: 100,
+    maxBody: 0,
+    rawStreamPaths: DOCKER_RAW_STREAM_PATHS,
+  };
+  const req = (method: string, url: string, type = 'application/json'): AdmitRequest => ({
+    method,
+    url,
+    httpVersion: '1.1',
+    httpVersionMajor: 1,
+    rawHeaders: ['Host', 'd', 'Content-Type', type, 'Content-Length', '2'],
+    headers: { host: 'd', 'content-type': type, 'content-length': '2' },
+  });
+  const facts = { transport: 'tcp' as const, address: '127.0.0.1' };
+  const net = admit(req('POST', '/v1.41/networks/create'), facts, ctx);
+  assert.equal(net.action, 'allow');
+  assert.ok(
+    net.action === 'allow' && net.owner?.body?.kind === 'network-create' && net.body === undefined,
+  );
+  assert.equal(net.action === 'allow' && net.bodyLimit, 1 << 20);
+  const text = admit(req('POST', '/v1.41/networks/create', 'text/plain'), facts, ctx);
+  assert.equal(text.action === 'deny' && text.status, 400);
+  const create = admit(req('POST', '/v1.41/containers/create'), facts, ctx);
+  assert.ok(create.action === 'allow' && create.body?.rules.ownedRefs === true);
+  const rules = create.action === 'allow' ? create.body!.rules : undefined;
+  const mode = (m: string) =>
+    checkBodyRules(
+      'container-create',
+      { Config: { Image: 'x' }, HostConfig: { NetworkMode: m, VolumesFrom: ['c'] } },
+      rules!,
+    );
+  assert.equal(mode('container:web'), undefined);
+  assert.equal(mode('host')?.field, 'HostConfig.NetworkMode');
+  assert.equal(mode('Container:web')?.field, 'HostConfig.NetworkMode');
+  // Without scope owner, the sandbox refuses both.
+  const plain = checkBodyRules(
+    'container-create',
+    { HostConfig: { NetworkMode: 'container:web' } },
+    { ...rules!, ownedRefs: false },
+  );
+  assert.equal(plain?.field, 'HostConfig.NetworkMode');
+  const ps = admit(req('GET', '/v1.41/containers/json?all=1'), facts, ctx);
+  assert.ok(ps.action === 'allow');
+  assert.match(ps.owner!.target!, /^\/v1\.41\/containers\/json\?all=1&filters=/);
+  assert.match(decodeURIComponent(ps.owner!.target!), /"hijack\.owner=addr:127\.0\.0\.1":true/);
 });
