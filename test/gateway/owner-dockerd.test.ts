@@ -523,6 +523,10 @@ test(
       assert.equal(got.err.replaceAll(ref, 'never-was'), want.err, args(ref).join(' '));
       assert.equal(got.out.replaceAll(ref, 'never-was'), want.out, args(ref).join(' '));
     };
+    const steal = await docker('bob', ['volume', 'create', 'av']);
+    assert.notEqual(steal.code, 0);
+    assert.match(steal.err, /Name "av" is taken by a volume that is not yours/);
+    assert.equal((await docker('alice', ['volume', 'create', 'av'])).code, 0);
     await same('bob', (x) => ['volume', 'inspect', x], 'av');
     await same('bob', (x) => ['volume', 'rm', x], 'av');
     const lsA = await docker('alice', ['volume', 'ls', '-q']);
@@ -617,6 +621,17 @@ test(
       ]);
       assert.equal(b.code, 0, b.err);
       const bobId = b.out.trim();
+      const dup = await docker('alice', [
+        'create',
+        '--network',
+        'none',
+        '--name',
+        'bx',
+        img,
+        'true',
+      ]);
+      assert.match(dup.err, /name "bx" is taken by a container that is not yours/);
+      assert.ok(!dup.err.includes(bobId.slice(0, 12)), dup.err);
       const via2 = (who: Who, args: string[]) =>
         run(DOCKER, ['-H', tcp2!.url, ...args], {
           ...process.env,

@@ -191,6 +191,14 @@ test('owner forward: a create body goes up labelled, with its own Content-Length
   assert.equal(prefix.status, 403, prefix.body);
   assert.match(prefix.body, /HostConfig\.Links\[0\] names container \\"\/bb\\"/);
   assert.equal(seen.length, 4);
+  // A name another identity's container has: refused without naming that container.
+  const taken = await send('alice', 'POST', '/containers/create?name=db', '{}');
+  assert.equal(taken.status, 403, taken.body);
+  assert.match(taken.body, /name \\"db\\" is taken by a container that is not yours/);
+  assert.equal((await send('bob', 'POST', '/containers/create?name=db', '{}')).status, 201);
+  // A name that only matches an id prefix (`bb…`) is free.
+  assert.equal((await send('alice', 'POST', '/containers/create?name=bb', '{}')).status, 201);
+  assert.equal(seen.length, 6);
 });
 
 test('owner forward: lists get the owner filter; the client’s filters are kept', async () => {

@@ -183,7 +183,10 @@ export async function checkOwnedBody(
   const b = plan.body!;
   const read = ownedBody(b.kind, body, plan.owner, b.route, path);
   if (!read.ok) return read.refusal;
-  for (const r of read.refs) {
+  const refs = [...read.refs];
+  if (b.name)
+    refs.unshift({ kind: 'container', ref: b.name, field: 'name', byName: true, ifExists: true });
+  for (const r of refs) {
     const l = await lookups.lookup(r.kind, r.ref);
     if (!owns(l, r, plan.owner)) return notOwnedInBody(r, path);
   }
@@ -191,7 +194,8 @@ export async function checkOwnedBody(
 }
 
 function owns(l: Lookup, r: BodyRef, owner: string): boolean {
-  if (!l.found || l.owner !== owner) return false;
   // `/name` resolves by name only: an id prefix that happens to match is not it.
-  return !r.byName || l.name === `/${r.ref}`;
+  const found = l.found && (!r.byName || l.name === `/${r.ref}`);
+  if (r.ifExists) return !found || l.owner === owner;
+  return found && l.owner === owner;
 }

@@ -27,6 +27,7 @@ import { parseQuery } from './target.js';
 /** The label that carries an object's owner: `hijack.owner=<identity>`. */
 export const OWNER_LABEL = 'hijack.owner';
 
+/** How far a client sees (see types.ts): `all` or `owner`. */
 export type { Scope };
 
 /** The scopes a config file and `--scope` accept. */
@@ -72,8 +73,11 @@ export interface OwnerPlan {
   pin?: { before: string; after: string };
   /** The target to forward instead of the decision's (a list with the owner filter merged). */
   target?: string;
-  /** The body to read whole: labelled (creates) and checked for the objects it names. */
-  body?: { kind: OwnerBodyKind; route: string };
+  /**
+   * The body to read whole: labelled (creates) and checked for the objects it names; `name`,
+   * a container create's `?name=` (the first, as dockerd reads it), must not be another's.
+   */
+  body?: { kind: OwnerBodyKind; route: string; name?: string };
 }
 
 /** A refusal for a missing (or not owned) object: dockerd's own answer. */
@@ -141,6 +145,9 @@ export function ownerPlan(
   const create = CREATES[route];
   if (create !== undefined) {
     plan.body = { kind: create, route };
+    const q = parseQuery(queryOf(decision.target));
+    const name = typeof q === 'string' ? undefined : q.get('name')?.[0];
+    if (create === 'container-create' && name) plan.body.name = name.replace(/^\//, '');
     return plan;
   }
   if (LISTS.has(route)) {
@@ -334,6 +341,11 @@ export interface BodyRef {
   field: string;
   /** A name given with a leading `/`: it must resolve by name (no id prefix). */
   byName?: boolean;
+  /**
+   * The name the new object takes: refused only when an object of that name exists and is
+   * not the client's (dockerd would answer a conflict naming it, or hand back another's volume).
+   */
+  ifExists?: boolean;
 }
 
 /** Outcome of {@link ownedBody}: the body to forward and the objects it names, or a refusal. */
@@ -425,6 +437,9 @@ export function ownedBody(
         { path },
       ),
     };
+  }
+  if (kind === 'volume-create' && text(v['Name']) !== '') {
+    refs.push({ kind: 'volume', ref: text(v['Name']), field: 'Name', ifExists: true });
   }
   if (kind === 'container-create') {
     const more = createRefs(v, body, route, path);
@@ -557,6 +572,14 @@ function canonical(v: unknown): string {
 /** The refusal for a body naming an object the client does not own (or that does not exist). */
 export function notOwnedInBody(r: BodyRef, path: string): DenyDecision {
   const what = r.kind === 'container' ? 'container' : r.kind;
+  if (r.ifExists) {
+    return deny(
+      403,
+      'not-owned',
+      `${r.field} ${JSON.stringify(r.ref)} is taken by a ${what} that is not yours (scope owner)`,
+      { path },
+    );
+  }
   return deny(
     403,
     'not-owned',
