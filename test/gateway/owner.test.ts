@@ -476,3 +476,78 @@ test('owner: admission under scope owner reads create bodies whole and lets cont
   assert.match(ps.owner!.target!, /^\/v1\.41\/containers\/json\?all=1&filters=/);
   assert.match(decodeURIComponent(ps.owner!.target!), /"hijack\.owner=addr:127\.0\.0\.1":true/);
 });
+
+/** Random `filters` values: both forms, mixed, duplicates, nulls, wrong types, escapes, junk. */
+function filterValues(n: number, seed: number): string[] {
+  let x = seed >>> 0 || 1;
+  const rnd = (k: number) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % k;
+  };
+  const pick = <T>(a: readonly T[]) => a[rnd(a.length)]!;
+  const keys = ['"label"', '"name"', '"Label"', '"l\\u0061bel"', '"id"', '"a\\"b"', '"é😀"', '""'];
+  const strs = ['"x"', '"hijack.owner=bob"', '"a=1"', '"\\u00e9"', '"😀"', '""', '"x\\u0000y"'];
+  const inner = () => {
+    switch (rnd(12)) {
+      case 0:
+        return 'null';
+      case 1:
+        return `[${Array.from({ length: rnd(3) }, () => pick([...strs, 'null', '1'])).join(',')}]`;
+      case 2:
+        return pick(['"x"', '1', 'true', '{"x":"s"}', '{"x":1}', '[[]]']);
+      default:
+        return `{${Array.from({ length: rnd(3) }, () => `${pick(strs)}:${pick(['true', 'false', 'null', 'true', 'true', '0'])}`).join(',')}}`;
+    }
+  };
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = rnd(20);
+    if (r === 0)
+      out.push(pick(['', 'null', '[]', '{}', '1', '"s"', '{', '{"a":[}', ' {} ', '{}x', 'nul']));
+    else {
+      const entries = Array.from(
+        { length: 1 + rnd(3) },
+        () => `${pick(keys)}${pick(['', ' '])}:${pick(['', ' '])}${inner()}`,
+      );
+      out.push(`${pick(['', ' ', '\n'])}{${entries.join(',')}}${pick(['', ' ', '\t'])}`);
+    }
+  }
+  return out;
+}
+
+test('owner: filters are read exactly as dockerd’s filters.FromJSON (Go) or refused', (t) => {
+  if (requirePeer(t, 'go', 'Go 1.19 encoding/json oracle') === null) return;
+  const seed = Number(process.env['FILTER_SEED'] ?? Date.now() % 1e9);
+  t.diagnostic(`seed ${seed} (FILTER_SEED=${seed} replays)`);
+  const values = filterValues(3000, seed);
+  const bin = buildGoPeer('docker-filters');
+  const input = values.map((v) => `${Buffer.from(v).toString('hex')}\n`).join('');
+  const go = spawnSync(bin, [], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
+  assert.equal(go.status, 0, go.stderr);
+  const lines = go.stdout.split('\n');
+  lines.pop();
+  assert.equal(lines.length, values.length);
+  let agreed = 0;
+  let goErrors = 0;
+  for (let i = 0; i < values.length; i++) {
+    const ours = readFilters(values[i]!);
+    const where = `seed ${seed}: ${JSON.stringify(values[i])} go: ${lines[i]}`;
+    if (lines[i] === 'ERR') {
+      goErrors++;
+      assert.equal(typeof ours, 'string', `Go refused, we read it: ${where}`);
+      continue;
+    }
+    if (typeof ours === 'string') continue;
+    agreed++;
+    const sorted = (o: Record<string, string[]>) =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [...v].sort()]));
+    const mine = sorted(Object.fromEntries([...ours].map(([k, v]) => [k, [...v]])));
+    assert.deepEqual(mine, sorted(JSON.parse(lines[i]!) as Record<string, string[]>), where);
+  }
+  t.diagnostic(
+    `${agreed} read alike, ${goErrors} refused by Go, ${values.length - agreed - goErrors} refused by us only`,
+  );
+  assert.ok(agreed > 1000 && goErrors > 300, `${agreed} ${goErrors}`);
+});
