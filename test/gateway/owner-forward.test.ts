@@ -131,6 +131,12 @@ test('owner forward: the path object is pinned to the full id the daemon resolve
   assert.equal(r.status, 404);
   assert.equal(r.body, '{"message":"No such container: web"}\n');
   assert.equal(seen.length, 2);
+  // Renaming to another's name is refused; to a free one it goes to the pinned id.
+  const taken = await send('alice', 'POST', '/containers/web/rename?name=db');
+  assert.equal(taken.status, 403);
+  assert.match(taken.body, /name \\"db\\" is taken by a container that is not yours/);
+  assert.equal((await send('alice', 'POST', '/containers/web/rename?name=%2Fbb')).status, 201);
+  assert.equal(seen[2]!.url, `/containers/${A}/rename?name=%2Fbb`);
 });
 
 test('owner forward: a create body goes up labelled, with its own Content-Length', async () => {

@@ -161,6 +161,13 @@ export async function checkPathRefs(
   let pinned: string | undefined;
   for (const r of plan.refs) {
     const l = await lookups.lookup(r.kind, r.ref);
+    if (r.answer === 'taken') {
+      // Refused only when a container has that very name and is another's.
+      if (l.found && l.name === `/${r.ref}` && l.owner !== plan.owner) {
+        return { notFound: notFound(r.kind, r.ref, r.answer, route, apiVersion) };
+      }
+      continue;
+    }
     if (!l.found || l.owner !== plan.owner) {
       return { notFound: notFound(r.kind, r.ref, r.answer, route, apiVersion) };
     }

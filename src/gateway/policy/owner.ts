@@ -53,7 +53,7 @@ export interface PathRef {
   kind: OwnedKind;
   ref: string;
   /** How a refusal looks: a path object answers as missing, a list's `before`/`since` as dockerd's list does. */
-  answer: 'missing' | 'list-filter';
+  answer: 'missing' | 'list-filter' | 'taken';
 }
 
 /** A create (or connect) body the gateway reads for ownership. */
@@ -82,7 +82,7 @@ export interface OwnerPlan {
 
 /** A refusal for a missing (or not owned) object: dockerd's own answer. */
 export interface NotFound {
-  status: 404 | 500;
+  status: 403 | 404 | 500;
   message: string;
   /** `application/json` (Docker's `{"message"}`), or dockerd's raw-stream / text shape. */
   contentType: string;
@@ -193,6 +193,11 @@ export function ownerPlan(
   if (route.endsWith('/connect') || route.endsWith('/disconnect')) {
     plan.body = { kind: 'network-connect', route };
   }
+  if (route === 'POST /containers/{name:.*}/rename') {
+    const q = parseQuery(queryOf(decision.target));
+    const name = typeof q === 'string' ? undefined : q.get('name')?.[0];
+    if (name) plan.refs.push({ kind: 'container', ref: name.replace(/^\//, ''), answer: 'taken' });
+  }
   return plan;
 }
 
@@ -288,6 +293,13 @@ export function notFound(
   route: string | undefined,
   apiVersion: string | undefined,
 ): NotFound {
+  if (answer === 'taken') {
+    // A name the object would take (rename): another identity's container has it.
+    return json(
+      403,
+      `hijack gateway: name "${ref}" is taken by a container that is not yours (scope owner)`,
+    );
+  }
   if (answer === 'list-filter') {
     const message = `no such container ${ref}`;
     return json(500, message);
@@ -317,7 +329,7 @@ export function notFound(
   return json(404, message);
 }
 
-function json(status: 404 | 500, message: string): NotFound {
+function json(status: 403 | 404 | 500, message: string): NotFound {
   return {
     status,
     message,
