@@ -456,8 +456,34 @@ for _ in range(50):
     time.sleep(0.1)
 out['list'] = sorted(x.name for x in c.containers.list(all=True))
 out['filtered'] = sorted(x.name for x in c.containers.list(all=True, filters={'name': 'node1'}))
-bits, stat = mine.get_archive('/etc/hostname')
-out['archive'] = stat['name']
+import io, tarfile, socket, struct
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode='w') as tf:
+    data = b'py-put\\n'
+    info = tarfile.TarInfo('put.txt')
+    info.size = len(data)
+    tf.addfile(info, io.BytesIO(data))
+out['put'] = mine.put_archive('/tmp', buf.getvalue())
+bits, stat = mine.get_archive('/tmp/put.txt')
+tar = tarfile.open(fileobj=io.BytesIO(b''.join(bits)))
+out['archive'] = tar.extractfile('put.txt').read().decode()
+# exec -i: stdin through the hijacked stream, half-closed, the framed output read to the end.
+ex = c.api.exec_create(mine.id, ['cat'], stdin=True)
+s = c.api.exec_start(ex['Id'], socket=True)._sock
+s.sendall(b'py-stdin\\n')
+s.shutdown(socket.SHUT_WR)
+raw = b''
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    raw += chunk
+text = b''
+while len(raw) >= 8:
+    n = struct.unpack('>I', raw[4:8])[0]
+    text += raw[8:8 + n]
+    raw = raw[8 + n:]
+out['stdin'] = text.decode()
 for ref in ['node1', 'no-such-py']:
     try:
         c.containers.get(ref)
@@ -480,7 +506,9 @@ print(json.dumps(out))
     assert.equal(out['logs'], 'py-log\n');
     assert.deepEqual(out['list'], ['py1']);
     assert.deepEqual(out['filtered'], []);
-    assert.equal(out['archive'], 'hostname');
+    assert.equal(out['put'], true);
+    assert.equal(out['archive'], 'py-put\n');
+    assert.equal(out['stdin'], 'py-stdin\n');
     assert.equal(out['node1'], out['no-such-py']);
     assert.equal(out['rm node1'], out['rm no-such-py']);
     assert.equal(out['node1'], 'No such container: X');
