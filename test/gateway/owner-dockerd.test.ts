@@ -398,6 +398,64 @@ test(
       `/v1.41/containers/json?filters=${encodeURIComponent('{"label":{"a":"x"}}')}`,
     );
     assert.equal(unreadable.status, 400, unreadable.body);
+    // Raw create bodies naming the other's container in spellings Go reads alike, by name,
+    // full id and id prefix; the owner label in escaped and folded spellings.
+    const img = d!.image;
+    const bodies: [string, number, RegExp][] = [];
+    for (const ref of ['braw', id, id.slice(0, 7)]) {
+      bodies.push(
+        [
+          `{"Image":"${img}","hostconfig":{"volumesfrom":["${ref}:ro"],"NetworkMode":"none"}}`,
+          403,
+          /HostConfig\.VolumesFrom\[0\] names container/,
+        ],
+        [
+          `{"Image":"${img}","HostConfig":{"Network\u004dode":"container:${ref}"}}`,
+          403,
+          /HostConfig\.NetworkMode names container/,
+        ],
+        [
+          `{"Image":"${img}","HostConfig":{"NetworkMode":"none","IPCMODE":"container:${ref}"}}`,
+          403,
+          /HostConfig\.IpcMode names container/,
+        ],
+        [
+          `{"Image":"${img}","HostConfig":{"NetworkMode":"none","Links":["${ref}:x"]}}`,
+          403,
+          /HostConfig\.Links\[0\] names container/,
+        ],
+      );
+    }
+    bodies.push(
+      [
+        `{"Image":"${img}","HostConfig":{"NetworkMode":"none"},"labels":{"hijack\\u002eowner":"bob"}}`,
+        403,
+        /Labels\["hijack\.owner"\] is set by the gateway/,
+      ],
+      [
+        `{"Image":"${img}","HostConfig":{"NetworkMode":"none"},"Labels":{},"LABELS":{"hijack.owner":"bob"}}`,
+        400,
+        /Labels is given twice/,
+      ],
+    );
+    for (const [body, status, want] of bodies) {
+      const r = await raw('alice', 'POST', '/v1.41/containers/create', body);
+      assert.equal(r.status, status, `${body}: ${r.body}`);
+      assert.match(JSON.parse(r.body).message as string, want, body);
+    }
+    // A lower-case labels object gets the owner label; dockerd reads it.
+    const lc = await raw(
+      'alice',
+      'POST',
+      '/v1.41/containers/create',
+      `{"Image":"${img}","Cmd":["true"],"labels":{"k":"v"},"HostConfig":{"NetworkMode":"none"}}`,
+    );
+    assert.equal(lc.status, 201, lc.body);
+    const lcInfo = await d!.api(
+      'GET',
+      `/containers/${(JSON.parse(lc.body) as { Id: string }).Id}/json`,
+    );
+    assert.deepEqual(lcInfo.body.Config.Labels, { k: 'v', 'hijack.owner': 'alice' });
     // The other's container is untouched.
     const still = await d!.api('GET', `/containers/${id}/json`);
     assert.equal(still.body.Name, '/braw');
