@@ -273,6 +273,14 @@ test(
     ]);
     assert.equal(mine.code, 0, mine.err);
 
+    // A `container:` mode is stored with the full id that was checked, not the name (dockerd
+    // resolves it again at start, when the name may be someone else's).
+    const pinned = await docker('alice', ['create', '--network', 'container:a1', img, 'true']);
+    assert.equal(pinned.code, 0, pinned.err);
+    const stored = await d!.api('GET', `/containers/${pinned.out.trim()}/json`);
+    assert.equal(stored.body.HostConfig.NetworkMode, `container:${a.out.trim()}`);
+    await d!.api('DELETE', `/containers/${pinned.out.trim()}?force=1`);
+
     // Events: only its own containers'.
     const until = Math.floor(Date.now() / 1000) + 1;
     const ev = await docker('alice', [

@@ -177,9 +177,14 @@ test('owner forward: a create body goes up labelled, with its own Content-Length
     'alice',
     'POST',
     '/containers/create',
-    '{"HostConfig":{"VolumesFrom":["web:ro"]}}',
+    '{"HostConfig":{"VolumesFrom":["web:ro"],"NetworkMode":"container:aaa"}}',
   );
   assert.equal(mine.status, 201);
+  // Sent up with the full id that was checked (dockerd resolves a mode again at start).
+  assert.equal(
+    seen[seen.length - 1]!.body,
+    `{"Labels":{"hijack.owner":"alice"},"HostConfig":{"VolumesFrom":["${A}:ro"],"NetworkMode":"container:${A}"}}`,
+  );
   // `/db` must resolve by name: an id prefix `db…` of someone's container is not it.
   const byName = await send(
     'bob',

@@ -20,6 +20,7 @@ import {
   ownedBody,
   ownerName,
   ownerPlan,
+  pinBody,
   readFilters,
   type OwnerPlan,
 } from '../../src/gateway/policy/owner.js';
@@ -327,6 +328,21 @@ test('owner: a client-supplied owner label is refused, in any spelling Go reads'
   assert.equal(typeof insertOwnerLabel(Buffer.from('[1]'), 'a'), 'string');
 });
 
+test('owner: references are pinned to the checked ids in place; dockerd reads just that change', () => {
+  const text =
+    '{"Image":"x","hostconfig":{"VolumesFrom":["a:ro", "\\u0062"],"pidmode":"container:c","Binds":["/h:/h"]}}';
+  const r = ownedBody('container-create', Buffer.from(text), 'me', 'r', '/');
+  assert.ok(r.ok);
+  const pins = r.refs.map((x, i) => ({ pin: x.pin!, id: `ID${i}` }));
+  const out = pinBody(r.body, pins);
+  assert.ok(Buffer.isBuffer(out), String(out));
+  assert.equal(
+    out.toString(),
+    '{"Labels":{"hijack.owner":"me"},"Image":"x","hostconfig":{"VolumesFrom":["ID0:ro", "ID1"],"pidmode":"container:ID2","Binds":["/h:/h"]}}',
+  );
+  assert.equal(pinBody(r.body, []), r.body);
+});
+
 test('owner: the objects a create body names', () => {
   const body = {
     Image: 'x',
@@ -347,11 +363,25 @@ test('owner: the objects a create body names', () => {
   const r = ownedBody('container-create', Buffer.from(JSON.stringify(body)), 'a', 'r', '/');
   assert.ok(r.ok);
   assert.deepEqual(r.refs, [
-    { kind: 'container', ref: 'c1', field: 'HostConfig.VolumesFrom[0]' },
-    { kind: 'container', ref: 'c2', field: 'HostConfig.VolumesFrom[1]', byName: true },
-    { kind: 'container', ref: 'c3', field: 'HostConfig.NetworkMode' },
-    { kind: 'container', ref: 'c4', field: 'HostConfig.PidMode' },
-    { kind: 'container', ref: 'c5', field: 'HostConfig.IpcMode' },
+    {
+      kind: 'container',
+      ref: 'c1',
+      field: 'HostConfig.VolumesFrom[0]',
+      pin: { path: ['HostConfig', 'VolumesFrom', 0], prefix: '', suffix: ':ro' },
+    },
+    {
+      kind: 'container',
+      ref: 'c2',
+      field: 'HostConfig.VolumesFrom[1]',
+      byName: true,
+      pin: { path: ['HostConfig', 'VolumesFrom', 1], prefix: '', suffix: '' },
+    },
+    ...['NetworkMode', 'PidMode', 'IpcMode'].map((f, i) => ({
+      kind: 'container',
+      ref: `c${i + 3}`,
+      field: `HostConfig.${f}`,
+      pin: { path: ['HostConfig', f], prefix: 'container:', suffix: '' },
+    })),
     { kind: 'volume', ref: 'vol1', field: 'HostConfig.Binds[0]' },
     { kind: 'volume', ref: 'vol2', field: 'HostConfig.Mounts[0].Source' },
     { kind: 'container', ref: 'c6', field: 'HostConfig.Links[0]', byName: true },

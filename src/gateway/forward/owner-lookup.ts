@@ -14,11 +14,13 @@
 import type { Dispatcher } from 'undici';
 import { HijackError } from '../../errors.js';
 import type { DenyDecision } from '../types.js';
+import { deny } from '../policy/policy.js';
 import {
   notFound,
   notOwnedInBody,
   OWNER_LABEL,
   ownedBody,
+  pinBody,
   type BodyRef,
   type NotFound,
   type OwnedKind,
@@ -193,11 +195,18 @@ export async function checkOwnedBody(
   const refs = [...read.refs];
   if (b.name)
     refs.unshift({ kind: 'container', ref: b.name, field: 'name', byName: true, ifExists: true });
+  const pins: Parameters<typeof pinBody>[1] = [];
   for (const r of refs) {
     const l = await lookups.lookup(r.kind, r.ref);
     if (!owns(l, r, plan.owner)) return notOwnedInBody(r, path);
+    if (r.pin && l.found) pins.push({ pin: r.pin, id: l.id });
   }
-  return read.body;
+  // dockerd resolves a `container:` mode again at start: name the id that was checked.
+  const pinned = pinBody(read.body, pins);
+  if (typeof pinned === 'string') {
+    return deny(400, 'bad-body', `the body of ${b.route} is refused: ${pinned}`, { path });
+  }
+  return pinned;
 }
 
 function owns(l: Lookup, r: BodyRef, owner: string): boolean {

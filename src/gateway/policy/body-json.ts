@@ -102,7 +102,7 @@ class Refused extends Error {}
 /** A parsed JSON value, keys in order, numbers as their source text. */
 type Node =
   | { t: 'obj'; entries: [string, Node][]; spans: [number, number][] }
-  | { t: 'arr'; items: Node[] }
+  | { t: 'arr'; items: Node[]; spans: [number, number][] }
   | { t: 'str'; v: string }
   | { t: 'num'; raw: string }
   | { t: 'bool'; v: boolean }
@@ -236,16 +236,20 @@ class Parser {
   array(depth: number): Node {
     this.i++;
     const items: Node[] = [];
+    const spans: [number, number][] = [];
     this.ws();
     if (this.s[this.i] === ']') {
       this.i++;
-      return { t: 'arr', items };
+      return { t: 'arr', items, spans };
     }
     for (;;) {
+      this.ws();
+      const at = this.i;
       items.push(this.value(depth + 1));
+      spans.push([at, this.i]);
       this.ws();
       const c = this.s[this.i++];
-      if (c === ']') return { t: 'arr', items };
+      if (c === ']') return { t: 'arr', items, spans };
       if (c !== ',') this.fail("expected ',' or ']'");
     }
   }
@@ -466,6 +470,44 @@ export function jsonMembers(body: Uint8Array): BodyRead<JsonMembers> {
     if (e instanceof Refused) return { ok: false, reason: e.message };
     throw e;
   }
+}
+
+/**
+ * Where the value at `path` lies in an object body (UTF-16 offsets into `text`, the body
+ * decoded): each string step is a struct field name matched as Go matches it (exactly one
+ * key may match), each number an array index. Undefined when the path is absent, ambiguous
+ * or the text is not JSON. For editing a value in place ({@link jsonMembers}'s companion).
+ */
+export function jsonValueSpan(
+  text: string,
+  path: readonly (string | number)[],
+): [number, number] | undefined {
+  let node: Node;
+  let span: [number, number];
+  try {
+    const p = new Parser(text);
+    p.ws();
+    const start = p.i;
+    node = p.value(0);
+    span = [start, p.i];
+  } catch (e) {
+    if (e instanceof Refused) return undefined;
+    throw e;
+  }
+  for (const step of path) {
+    if (typeof step === 'number') {
+      if (node.t !== 'arr' || step >= node.items.length) return undefined;
+      span = node.spans[step]!;
+      node = node.items[step]!;
+    } else {
+      if (node.t !== 'obj') return undefined;
+      const hits = node.entries.flatMap(([k], i) => (goFoldEqual(step, k) ? [i] : []));
+      if (hits.length !== 1) return undefined;
+      span = node.spans[hits[0]!]!;
+      node = node.entries[hits[0]!]![1];
+    }
+  }
+  return span;
 }
 
 /**

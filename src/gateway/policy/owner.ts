@@ -14,6 +14,7 @@ import type { ClientIdentity, DenyDecision, PolicyDecision, Scope } from '../typ
 import {
   goFoldEqual,
   jsonMembers,
+  jsonValueSpan,
   readGoJson,
   readGoJsonText,
   type GoStruct,
@@ -358,6 +359,12 @@ export interface BodyRef {
    * not the client's (dockerd would answer a conflict naming it, or hand back another's volume).
    */
   ifExists?: boolean;
+  /**
+   * Where the reference is in the body and how it reads with the object's full id in it
+   * (`prefix + id + suffix`): container references that dockerd resolves again later (a
+   * `container:` mode at start) are pinned to the id that was checked.
+   */
+  pin?: { path: (string | number)[]; prefix: string; suffix: string };
 }
 
 /** Outcome of {@link ownedBody}: the body to forward and the objects it names, or a refusal. */
@@ -478,12 +485,16 @@ function createRefs(v: Obj, body: Buffer, route: string, path: string): BodyRef[
   const hc = obj(v['HostConfig']) ?? {};
   for (const [i, s] of list(hc['VolumesFrom']).entries()) {
     const id = text(s).split(':')[0]!;
-    refs.push(containerRef(id, `HostConfig.VolumesFrom[${i}]`));
+    const suffix = text(s).slice(id.length);
+    const pin = { path: ['HostConfig', 'VolumesFrom', i], prefix: '', suffix };
+    refs.push({ ...containerRef(id, `HostConfig.VolumesFrom[${i}]`), pin });
   }
   for (const f of ['NetworkMode', 'PidMode', 'IpcMode']) {
     const m = text(hc[f]);
-    if (m.startsWith('container:'))
-      refs.push(containerRef(m.slice('container:'.length), `HostConfig.${f}`));
+    if (m.startsWith('container:')) {
+      const pin = { path: ['HostConfig', f], prefix: 'container:', suffix: '' };
+      refs.push({ ...containerRef(m.slice('container:'.length), `HostConfig.${f}`), pin });
+    }
   }
   const nm = text(hc['NetworkMode']);
   if (!nm.startsWith('container:') && !BUILTIN_NETWORKS.has(nm)) {
@@ -548,6 +559,42 @@ export function insertOwnerLabel(body: Buffer, owner: string): Buffer | string {
     out = `${t.slice(0, found[0]!.start)}{${entry}}${t.slice(found[0]!.end)}`;
   } else return 'its Labels cannot take the owner label';
   return Buffer.from(out, 'utf8');
+}
+
+/**
+ * Rewrites the pinned references of a container create body to the full ids that were
+ * checked (each value replaced in place, every other byte kept), then reads the result
+ * again: it must decode to the body as read with exactly those values changed. The body to
+ * forward, or why it cannot be rewritten.
+ */
+export function pinBody(
+  body: Buffer,
+  pins: { pin: NonNullable<BodyRef['pin']>; id: string }[],
+): Buffer | string {
+  if (pins.length === 0) return body;
+  const before = readDockerBody('container-create', body);
+  if (!before.ok) return before.reason;
+  let t = body.toString('utf8');
+  const edits: [number, number, string][] = [];
+  const want = structuredClone(before.value);
+  for (const { pin, id } of pins) {
+    const span = jsonValueSpan(t, pin.path);
+    if (!span) return `cannot find ${pin.path.join('.')}`;
+    const value = pin.prefix + id + pin.suffix;
+    edits.push([span[0], span[1], JSON.stringify(value)]);
+    let at = want as GoValue;
+    for (const step of pin.path.slice(0, -1))
+      at = (at as Obj | GoValue[])[step as never] as GoValue;
+    (at as Obj | GoValue[])[pin.path[pin.path.length - 1] as never] = value as never;
+  }
+  edits.sort((a, b) => b[0] - a[0]);
+  for (const [start, end, v] of edits) t = t.slice(0, start) + v + t.slice(end);
+  const out = Buffer.from(t, 'utf8');
+  const after = readDockerBody('container-create', out);
+  if (!after.ok || canonical(after.value) !== canonical(want)) {
+    return 'its references cannot be pinned without changing how dockerd reads the body';
+  }
+  return out;
 }
 
 /** True when `b` is `a` with the owner label added to its labels, nothing else changed. */
