@@ -46,6 +46,7 @@ before(async () => {
   more.push(...['pause', 'rename', 'update'].map((r) => `POST /containers/{id}/${r}`));
   more.push('POST /volumes/create', 'GET /volumes', 'GET,DELETE /volumes/{name}');
   more.push('POST /networks/create', 'GET /networks', 'GET,DELETE /networks/{id}');
+  more.push('POST /networks/{id}/connect', 'POST /networks/{id}/disconnect');
   const o = parseGatewayArgs(
     ['--preset', 'sandbox', '--token-file', tokens, ...more.flatMap((r) => ['--allow', r])],
     {},
@@ -676,7 +677,8 @@ test(
     assert.equal((await d!.api('GET', '/volumes/nonesuch')).status, 404);
 
     const nc = await docker('alice', ['network', 'create', 'an']);
-    if (nc.code === 0) {
+    assert.equal(nc.code, 0, nc.err);
+    {
       const info = await d!.api('GET', '/networks/an');
       assert.equal(info.body.Labels['hijack.owner'], 'alice');
       await same('bob', (x) => ['network', 'inspect', x], 'an');
@@ -689,8 +691,23 @@ test(
       );
       const join = await docker('bob', ['run', '--rm', '--network', 'an', img, 'true']);
       assert.match(join.err, /HostConfig\.NetworkMode names network "an", which is not yours/);
+      // Connect: the network and the container must both be the client's.
+      const bc = await docker('bob', [
+        'create',
+        '--network',
+        'none',
+        '--name',
+        'bnet',
+        img,
+        'true',
+      ]);
+      assert.equal(bc.code, 0, bc.err);
+      const steal = await docker('alice', ['network', 'connect', 'an', 'bnet']);
+      assert.match(steal.err, /Container names container "bnet", which is not yours/);
+      await same('bob', (x) => ['network', 'connect', x, 'bnet'], 'an');
+      await same('bob', (x) => ['network', 'disconnect', x, 'bnet'], 'an');
       assert.equal((await docker('alice', ['network', 'rm', 'an'])).code, 0);
-    } else t.diagnostic(`network create on this dockerd: ${nc.err}`);
+    }
 
     // A second gateway in front of the same daemon agrees (the label is the only state).
     const o = parseGatewayArgs(['--preset', 'sandbox', '--token-file', join(dir, 'tokens')], {});
