@@ -34,7 +34,8 @@ import {
   timeouts,
   settingsFromEnv,
 } from '../gateway/config/env.js';
-import type { GatewayLimits, GatewayOptions } from '../gateway/types.js';
+import type { GatewayLimits, GatewayOptions, Scope } from '../gateway/types.js';
+import { SCOPES } from '../gateway/policy/owner.js';
 
 export { GATEWAY_ENV, settingsFromEnv } from '../gateway/config/env.js';
 
@@ -113,6 +114,10 @@ export function gatewayCommand(): Command {
       'sandbox preset: containers only from images matching this pattern (* = any run; repeatable)',
       collect,
       [],
+    )
+    .option(
+      '--scope <scope>',
+      'owner: each client sees and touches only the containers, execs, volumes and networks it created (label hijack.owner); all: every object (default; --preset sandbox implies owner)',
     )
     .option(
       '--allow-subject <cn>',
@@ -223,6 +228,7 @@ export interface GatewayFlags {
   allowFingerprint?: string[];
   allowBindRoot?: string[];
   allowImage?: string[];
+  scope?: string;
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
@@ -288,6 +294,15 @@ export function settingsFromFlags(o: GatewayFlags): GatewaySettings {
   if (o.allowSubject?.length) s.allowSubject = o.allowSubject;
   if (o.allowBindRoot?.length) s.allowBindRoot = o.allowBindRoot;
   if (o.allowImage?.length) s.allowImage = o.allowImage;
+  if (o.scope !== undefined) {
+    if (!(SCOPES as readonly string[]).includes(o.scope)) {
+      throw new HijackError(
+        'ERR_USAGE',
+        `--scope: unknown scope '${o.scope}' (use ${SCOPES.join(', ')})`,
+      );
+    }
+    s.scope = o.scope as Scope;
+  }
   if (o.allowFingerprint?.length) {
     for (const f of o.allowFingerprint) {
       if (!/^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/.test(f)) {

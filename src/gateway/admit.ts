@@ -20,6 +20,11 @@
  *    its declared size against the policy's read limit (413), a JSON content type without
  *    content coding, no Upgrade (400). The body itself is decided by {@link admitBody} once
  *    read whole (400 unreadable, 403 a body rule), and forwarded as read.
+ * 8. Scope owner ({@link ownerPlan}): a route that shows every identity's objects (403), an
+ *    unreadable `filters` (400); the plan names the objects to own, the pinned or filtered
+ *    target and the create body to label. The objects are checked against the daemon after
+ *    admission (forward/owner-lookup.ts: 404 as dockerd answers for a missing object), the
+ *    body once read whole (403 naming the field).
  * Then the decision says how the request is carried: an ordinary request over the pool, a
  * streaming answer over its own upstream connection, or a takeover (Upgrade, Docker's
  * 200 raw stream, CONNECT tunnel); and the head fields to forward, written by the gateway:
@@ -36,6 +41,7 @@ import { streamingAnswer } from './policy/streaming.js';
 import { admitBodyHead, bodyKindOf, type BodyCheck } from './policy/body-check.js';
 import { DEFAULT_MAX_JSON_BODY } from './policy/body-json.js';
 import { admitBuildQuery } from './policy/build-query.js';
+import { ownerPlan, type OwnerPlan } from './policy/owner.js';
 import type {
   ClientIdentity,
   ConnectionFacts,
@@ -115,6 +121,13 @@ export interface Admitted {
   connect?: { host: string; port: number };
   /** The body is read whole and decided ({@link admitBody}) before it is forwarded. */
   body?: BodyCheck;
+  /**
+   * Scope owner: the objects the request names (to be owned), the pinned or filtered target,
+   * the create body to label ({@link ownerPlan}); checked against the daemon before forwarding.
+   */
+  owner?: OwnerPlan;
+  /** Largest body read whole (for `body` or `owner.body`), bytes. */
+  bodyLimit?: number;
 }
 
 /** Either outcome of {@link admit}. */
@@ -217,19 +230,30 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
   }
 
   let body: BodyCheck | undefined;
+  const scoped = ctx.policy.scope(identity) === 'owner';
   const bodyRoute = method === 'POST' ? bodyKindOf(decision.route) : undefined;
   const bodyRules = bodyRoute ? ctx.policy.bodyRules(identity) : undefined;
+  const limit = ctx.maxPolicyBody ?? DEFAULT_MAX_JSON_BODY;
   if (bodyRoute && bodyRules) {
-    body = { ...bodyRoute, rules: bodyRules, limit: ctx.maxPolicyBody ?? DEFAULT_MAX_JSON_BODY };
+    body = { ...bodyRoute, rules: scoped ? { ...bodyRules, ownedRefs: true } : bodyRules, limit };
+  }
+  let owner: OwnerPlan | undefined;
+  if (scoped && !isConnect) {
+    const plan = ownerPlan(method, decision, identity);
+    if ('action' in plan) return { ...plan, identity };
+    owner = plan;
+  }
+  const whole = body ?? owner?.body;
+  if (whole) {
     const path = decision.path;
-    if (framing.kind === 'length' && framing.length > body.limit) {
-      const m = `the body of ${body.route} (${framing.length} bytes) is over the ${body.limit} bytes the policy reads`;
+    if (framing.kind === 'length' && framing.length > limit) {
+      const m = `the body of ${whole.route} (${framing.length} bytes) is over the ${limit} bytes the policy reads`;
       return { ...deny(413, 'body-too-large', m, { path }), identity };
     }
-    const head = admitBodyHead(body, req.headers, path);
+    const head = admitBodyHead(whole, req.headers, path);
     if (head) return { ...head, identity };
     if (upgradeType(req.rawHeaders) !== undefined) {
-      const m = `the body of ${body.route} is refused: an Upgrade on a request whose body the policy reads`;
+      const m = `the body of ${whole.route} is refused: an Upgrade on a request whose body the policy reads`;
       return { ...deny(400, 'bad-body', m, { path }), identity };
     }
   }
@@ -253,6 +277,8 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
     headers,
     expectContinue,
     ...(body ? { body } : {}),
+    ...(owner ? { owner } : {}),
+    ...(whole ? { bodyLimit: limit } : {}),
   };
   if (isConnect) {
     const a = parseAuthority(decision.target);
@@ -270,8 +296,8 @@ export function admit(req: AdmitRequest, facts: ConnectionFacts, ctx: AdmitConte
   } else if (streamingAnswer(decision.route, decision.target)) {
     out.carry = 'stream';
   }
-  if (body && out.carry !== 'ordinary') {
-    const m = `the body of ${body.route} is refused: it would not be read before forwarding`;
+  if (whole && out.carry !== 'ordinary') {
+    const m = `the body of ${whole.route} is refused: it would not be read before forwarding`;
     return { ...deny(400, 'bad-body', m, { path: decision.path }), identity };
   }
   return out;

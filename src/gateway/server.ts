@@ -35,11 +35,19 @@ import type {
   PolicySpec,
 } from './types.js';
 import { admit } from './admit.js';
-import type { AdmitContext, Admission } from './admit.js';
+import type { AdmitContext, Admission, Admitted } from './admit.js';
 import { identityKey, KeyedLimit, SlotQueue } from './forward/limits.js';
 import type { Release } from './forward/limits.js';
-import type { ForwardOutcome } from './forward/request.js';
-import { admitBody, type BodyCheck } from './policy/body-check.js';
+import type { ForwardOutcome, ForwardSettings } from './forward/request.js';
+import { admitBody } from './policy/body-check.js';
+import { DEFAULT_MAX_JSON_BODY } from './policy/body-json.js';
+import {
+  checkOwnedBody,
+  checkPathRefs,
+  createOwnerLookup,
+  type OwnerLookup,
+  type PathOutcome,
+} from './forward/owner-lookup.js';
 import { forwardConnect } from './forward/connect.js';
 import { clientEndpoint, errorInfo } from './forward/events.js';
 import type {
@@ -51,7 +59,7 @@ import type {
   TakeoverEnd,
 } from './forward/events.js';
 import { upgradeType } from '../http1/hop-by-hop.js';
-import { rawErrorResponse, replyError } from './forward/reply.js';
+import { rawErrorResponse, replyAs, replyError } from './forward/reply.js';
 import { forwardRequest } from './forward/request.js';
 import { forwardTakeover } from './forward/takeover.js';
 import type { Switched } from './forward/takeover.js';
@@ -286,6 +294,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     keepAliveTimeout: 1000,
     ...(up.tls ? { tls: up.tls } : {}),
   });
+  const owners = createOwnerLookup(pool, timeouts.head);
   const slots = new SlotQueue(upstreamConnections);
   const streams = new KeyedLimit('streams', limits.streams, limits.streamsPerIdentity);
   const connections = new KeyedLimit(
@@ -417,6 +426,31 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
     const forwardedFor =
       input.forwardedFor && req.socket.remoteAddress ? req.socket.remoteAddress : undefined;
 
+    // Scope owner: the objects the path names must be the client's (else dockerd's answer
+    // for a missing one); the target may be pinned to the full id or get the owner filter.
+    let target = decision.target;
+    if (a.owner) {
+      let owned: PathOutcome;
+      try {
+        owned = await checkPathRefs(a.owner, owners, decision.route, decision.apiVersion);
+      } catch (err) {
+        ev.status = 502;
+        ev.error = errorInfo(err);
+        replyError(res, 502, (err as Error).message, {}, true);
+        return done();
+      }
+      if ('notFound' in owned) {
+        const nf = owned.notFound;
+        ev.decision = 'deny';
+        ev.reason = 'not-owned';
+        ev.status = nf.status;
+        replyAs(res, nf.status, nf.contentType, nf.body, isTakeover() || expectContinue);
+        return done();
+      }
+      if (owned.target !== undefined) target = owned.target;
+      ev.target = target;
+    }
+
     if (a.carry === 'ordinary' || a.carry === 'stream') {
       let release: Release;
       if (a.carry === 'stream') {
@@ -451,7 +485,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
           pool: a.carry === 'stream' ? streamPool : pool,
           upstream: up.target,
           method: req.method ?? 'GET',
-          target: decision.target,
+          target,
           headers: a.headers,
           framing: a.framing,
           expectContinue: a.expectContinue,
@@ -460,7 +494,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
           bodyTimeout: timeouts.body,
           maxBody: limits.maxBody,
           ...(forwardedFor ? { forwardedFor } : {}),
-          ...(a.body ? { checkBody: bodyCheckOf(a.body, decision.path) } : {}),
+          ...(a.body || a.owner?.body ? { checkBody: bodyCheckOf(a, owners, decision.path) } : {}),
         });
       } finally {
         release();
@@ -496,7 +530,7 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
           req,
           res,
           method: req.method ?? 'GET',
-          target: decision.target,
+          target,
           headers: a.headers,
           framing: a.framing,
           expectContinue: a.expectContinue,
@@ -771,10 +805,23 @@ export function createGateway(input: CreateGatewayOptions = {}): Gateway {
   return gateway as unknown as Gateway;
 }
 
-/** The forwarder's body check for an admitted request whose body the policy reads. */
+/**
+ * The forwarder's body check for an admitted request whose body is read whole: the body
+ * rules ({@link admitBody}), then scope owner's step (the owner label, the objects named).
+ */
 function bodyCheckOf(
-  check: BodyCheck,
+  a: Admitted,
+  owners: OwnerLookup,
   path: string,
-): { limit: number; check: (body: Buffer) => DenyDecision | undefined } {
-  return { limit: check.limit, check: (body) => admitBody(check, body, path) };
+): NonNullable<ForwardSettings['checkBody']> {
+  const rules = a.body;
+  const owner = a.owner?.body ? a.owner : undefined;
+  return {
+    limit: a.bodyLimit ?? rules?.limit ?? DEFAULT_MAX_JSON_BODY,
+    check: (body) => {
+      const refusal = rules ? admitBody(rules, body, path) : undefined;
+      if (refusal || !owner) return refusal;
+      return checkOwnedBody(owner, body, owners, path);
+    },
+  };
 }

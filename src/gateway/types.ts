@@ -62,12 +62,17 @@ export interface IdentityMatcher {
   fingerprint?: string[];
 }
 
+/** How far a client sees: `all` (every object, the default) or `owner` (its own only; see src/gateway/policy/owner.ts). */
+export type Scope = 'all' | 'owner';
+
 /** Rules that apply only when `when` matches the client's identity. */
 export interface RuleBlock {
   when: IdentityMatcher;
   rules: Rule[];
   /** Body rules for matching clients; they replace the top-level ones (the last matching block wins). */
   body?: BodyRules;
+  /** Ownership scope for matching clients (the last matching block with one wins); see src/gateway/policy/owner.ts. */
+  scope?: Scope;
 }
 
 /** The whole policy as data. Compile with `compilePolicy(spec)`. */
@@ -83,6 +88,12 @@ export interface PolicySpec {
   body?: BodyRules;
   /** Largest body the body rules read, bytes (413 beyond). Default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * `owner`: each client sees and touches only the containers, execs, volumes and networks
+   * it created through the gateway (labelled `hijack.owner=<identity>`); `all` (default):
+   * every object. Blocks may set their own.
+   */
+  scope?: Scope;
   /** Longest request target accepted, in bytes; longer gets 414. Default 4096. */
   maxTargetLength?: number;
 }
@@ -109,6 +120,7 @@ export type DenyReason =
   | 'body-too-large' // 413: the request body is over the configured maximum
   | 'bad-body' // 400: a body the policy reads cannot be read as dockerd reads it
   | 'denied-by-body-rule' // 403: a body rule refused what the body states
+  | 'not-owned' // 403: under scope owner, a body names another identity's object or sets the owner label
   | 'expectation-failed' // 417: an Expect other than 100-continue
   | 'limit' // 429: a connection or stream limit of the client or of the gateway is reached
   | 'busy'; // 503: no upstream slot within the queue timeout, or the gateway is shutting down

@@ -9,7 +9,8 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { HijackError, isHijackError } from '../../errors.js';
 import { parseRule } from '../policy/rule.js';
-import type { IdentityMatcher, Rule, RuleBlock, RuleEffect } from '../types.js';
+import type { IdentityMatcher, Rule, RuleBlock, RuleEffect, Scope } from '../types.js';
+import { SCOPES } from '../policy/owner.js';
 import { parseCidr } from '../identity/cidr.js';
 import {
   normalizeRoot,
@@ -122,6 +123,7 @@ const TOP_KEYS = [
   'allowBindRoot',
   'allowImage',
   'body',
+  'scope',
 ] as const;
 
 const BODY_FLAGS = [
@@ -183,6 +185,14 @@ function bodyRules(ctx: Ctx, keyNode: Node, node: Node): BodyRules {
     }
   }
   return r;
+}
+
+/** A `scope:` value: `owner` or `all`. */
+function scopeValue(ctx: Ctx, node: Node): Scope {
+  const v = str(ctx, node, 'scope');
+  if (!(SCOPES as readonly string[]).includes(v))
+    ctx.fail(node, `unknown scope '${v}' (use ${SCOPES.join(', ')})`);
+  return v as Scope;
 }
 
 function matcher(ctx: Ctx, node: Node): IdentityMatcher {
@@ -272,8 +282,10 @@ export function parseConfigText(text: string, name: string, dir = process.cwd())
             'allow',
             'deny',
             'body',
+            'scope',
           ])) {
             if (bk === 'body') block.body = bodyRules(ctx, bkNode, bv);
+            else if (bk === 'scope') block.scope = scopeValue(ctx, bv);
             else if (bk === 'when') {
               block.when = matcher(ctx, bv);
               hasWhen = Object.keys(block.when).length > 0;
@@ -367,6 +379,9 @@ export function parseConfigText(text: string, name: string, dir = process.cwd())
         break;
       case 'body':
         s.body = bodyRules(ctx, keyNode, v);
+        break;
+      case 'scope':
+        s.scope = scopeValue(ctx, v);
         break;
       case 'maxTargetLength': {
         const n = isScalar(v) ? Number(v.value) : NaN;

@@ -19,6 +19,7 @@ import type {
   LogLevel,
   Rule,
   RuleBlock,
+  Scope,
   TokenEntry,
 } from '../types.js';
 import { presetRules, tecnativaFlag } from './presets.js';
@@ -70,6 +71,8 @@ export interface GatewaySettings {
   allowImage?: string[];
   /** Body rules from a config file's `body:` (replace the sandbox preset's). */
   body?: BodyRules;
+  /** Ownership scope (`--scope`, a config file's `scope:`); `--preset sandbox` implies `owner`. */
+  scope?: Scope;
 }
 
 export { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM };
@@ -233,6 +236,8 @@ export function resolveSettings(
     ...(s.maxTargetLength !== undefined ? { maxTargetLength: s.maxTargetLength } : {}),
     ...(body ? { body } : {}),
   };
+  const scope = s.scope ?? (sandbox ? 'owner' : undefined);
+  if (scope !== undefined) policy.scope = scope;
   compilePolicy(policy);
   if (
     !s.forwardProxy &&

@@ -44,6 +44,35 @@ export function replyError(
   return true;
 }
 
+/**
+ * Answers with a body exactly as given (dockerd's own shape of an answer, such as its
+ * missing-object errors), if the response can still start; closes afterwards when `close`.
+ */
+export function replyAs(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  close = false,
+): boolean {
+  if (res.headersSent || res.writableEnded || res.destroyed) return false;
+  const h: Record<string, string | number> = {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+  };
+  if (close) {
+    h['Connection'] = 'close';
+    res.shouldKeepAlive = false;
+  }
+  try {
+    res.writeHead(status, h);
+    res.end(body);
+  } catch {
+    return false;
+  }
+  return true;
+}
+
 /** A complete raw HTTP/1.1 answer with `Connection: close`, for a taken-over socket. */
 export function rawErrorResponse(status: number, message: string): Buffer {
   const body = errorBody(message);

@@ -52,7 +52,13 @@ export interface ForwardSettings {
    * Read the whole body (at most `limit` bytes: 413 beyond) and decide on it before anything
    * goes upstream; a refusal is answered here, otherwise exactly the bytes checked are sent.
    */
-  checkBody?: { limit: number; check: (body: Buffer) => DenyDecision | undefined };
+  checkBody?: {
+    limit: number;
+    /** The refusal, or undefined to forward the body as read, or the body to forward instead (rewritten by the gateway). */
+    check: (
+      body: Buffer,
+    ) => DenyDecision | Buffer | undefined | Promise<DenyDecision | Buffer | undefined>;
+  };
 }
 
 /** Answers a body failure (408, 413, 400) unless the client left; the connection closes. */
@@ -285,8 +291,17 @@ async function readChecked(
       return { status: failBody(res, e), bytesIn: source.bytes, bytesOut: 0, error: e };
     }
   }
-  const refusal = c.check(data);
+  let refusal: DenyDecision | Buffer | undefined;
+  try {
+    refusal = await c.check(data);
+  } catch (err) {
+    // A check that asks the upstream (scope owner) and could not: the upstream's failure.
+    const e = err as Error;
+    replyError(res, 502, e.message, {}, true);
+    return { status: 502, bytesIn: bytes, bytesOut: 0, error: e };
+  }
   if (refusal === undefined) return data;
+  if (Buffer.isBuffer(refusal)) return refusal;
   replyError(res, refusal.status, refusal.message, refusal.headers);
   return { status: refusal.status, bytesIn: bytes, bytesOut: 0, refusal };
 }

@@ -46,7 +46,7 @@ export interface BodyCheck {
 
 /** Head checks for a body that will be read: JSON content type, no content coding. */
 export function admitBodyHead(
-  check: BodyCheck,
+  check: Pick<BodyCheck, 'route'>,
   headers: Record<string, string | string[] | undefined>,
   path: string,
 ): DenyDecision | undefined {

@@ -101,8 +101,8 @@ class Refused extends Error {}
 
 /** A parsed JSON value, keys in order, numbers as their source text. */
 type Node =
-  | { t: 'obj'; entries: [string, Node][] }
-  | { t: 'arr'; items: Node[] }
+  | { t: 'obj'; entries: [string, Node][]; spans: [number, number][] }
+  | { t: 'arr'; items: Node[]; spans: [number, number][] }
   | { t: 'str'; v: string }
   | { t: 'num'; raw: string }
   | { t: 'bool'; v: boolean }
@@ -215,10 +215,11 @@ class Parser {
   object(depth: number): Node {
     this.i++;
     const entries: [string, Node][] = [];
+    const spans: [number, number][] = [];
     this.ws();
     if (this.s[this.i] === '}') {
       this.i++;
-      return { t: 'obj', entries };
+      return { t: 'obj', entries, spans };
     }
     for (;;) {
       this.ws();
@@ -227,26 +228,33 @@ class Parser {
       this.ws();
       if (this.s[this.i] !== ':') this.fail("expected ':'");
       this.i++;
+      this.ws();
+      const at = this.i;
       entries.push([k, this.value(depth + 1)]);
+      spans.push([at, this.i]);
       this.ws();
       const c = this.s[this.i++];
-      if (c === '}') return { t: 'obj', entries };
+      if (c === '}') return { t: 'obj', entries, spans };
       if (c !== ',') this.fail("expected ',' or '}'");
     }
   }
   array(depth: number): Node {
     this.i++;
     const items: Node[] = [];
+    const spans: [number, number][] = [];
     this.ws();
     if (this.s[this.i] === ']') {
       this.i++;
-      return { t: 'arr', items };
+      return { t: 'arr', items, spans };
     }
     for (;;) {
+      this.ws();
+      const at = this.i;
       items.push(this.value(depth + 1));
+      spans.push([at, this.i]);
       this.ws();
       const c = this.s[this.i++];
-      if (c === ']') return { t: 'arr', items };
+      if (c === ']') return { t: 'arr', items, spans };
       if (c !== ',') this.fail("expected ',' or ']'");
     }
   }
@@ -411,6 +419,121 @@ export function readGoJson(
       return { ok: false, reason: `body is a JSON ${typeName(root)}, dockerd expects an object` };
     }
     return { ok: true, value: decodeStruct(root.entries, st, '') };
+  } catch (e) {
+    if (e instanceof Refused) return { ok: false, reason: e.message };
+    throw e;
+  }
+}
+
+/** A member of a JSON object: its key (escapes decoded), its value's JSON type and place. */
+export interface JsonMember {
+  key: string;
+  /** `object`, `array`, `string`, `number`, `bool` or `null`. */
+  type: string;
+  /** Offsets of the value in the decoded text (UTF-16 code units): `[start, end)`. */
+  start: number;
+  end: number;
+  /** For an object value: true when it has no member. */
+  empty: boolean;
+}
+
+/** The top level of an object body with the places of its members ({@link jsonMembers}). */
+export interface JsonMembers {
+  /** The body decoded as UTF-8 (it round-trips: the body is valid UTF-8). */
+  text: string;
+  /** Offset just after the top-level `{`. */
+  open: number;
+  /** True when the top-level object has no member. */
+  empty: boolean;
+  members: JsonMember[];
+}
+
+/**
+ * Parses `body` as {@link readGoJson} does (same refusals: invalid UTF-8, a byte order mark,
+ * trailing content, a top level that is not an object) and gives the top-level members with
+ * where each value lies, so a value can be edited in place, leaving every other byte as it is.
+ */
+export function jsonMembers(body: Uint8Array): BodyRead<JsonMembers> {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    return { ok: false, reason: 'body is not valid UTF-8' };
+  }
+  if (text.charCodeAt(0) === 0xfeff)
+    return { ok: false, reason: 'body starts with a byte order mark' };
+  try {
+    const p = new Parser(text);
+    p.ws();
+    const open = p.i + 1;
+    const root = p.value(0);
+    p.ws();
+    if (p.i !== text.length) p.fail('content after the JSON value');
+    if (root.t !== 'obj') {
+      return { ok: false, reason: `body is a JSON ${typeName(root)}, dockerd expects an object` };
+    }
+    const members = root.entries.map(([key, n], i): JsonMember => {
+      const [start, end] = root.spans[i]!;
+      return { key, type: typeName(n), start, end, empty: n.t === 'obj' && n.entries.length === 0 };
+    });
+    return { ok: true, value: { text, open, empty: members.length === 0, members } };
+  } catch (e) {
+    if (e instanceof Refused) return { ok: false, reason: e.message };
+    throw e;
+  }
+}
+
+/**
+ * Where the value at `path` lies in an object body (UTF-16 offsets into `text`, the body
+ * decoded): each string step is a struct field name matched as Go matches it (exactly one
+ * key may match), each number an array index. Undefined when the path is absent, ambiguous
+ * or the text is not JSON. For editing a value in place ({@link jsonMembers}'s companion).
+ */
+export function jsonValueSpan(
+  text: string,
+  path: readonly (string | number)[],
+): [number, number] | undefined {
+  let node: Node;
+  let span: [number, number];
+  try {
+    const p = new Parser(text);
+    p.ws();
+    const start = p.i;
+    node = p.value(0);
+    span = [start, p.i];
+  } catch (e) {
+    if (e instanceof Refused) return undefined;
+    throw e;
+  }
+  for (const step of path) {
+    if (typeof step === 'number') {
+      if (node.t !== 'arr' || step >= node.items.length) return undefined;
+      span = node.spans[step]!;
+      node = node.items[step]!;
+    } else {
+      if (node.t !== 'obj') return undefined;
+      const hits = node.entries.flatMap(([k], i) => (goFoldEqual(step, k) ? [i] : []));
+      if (hits.length !== 1) return undefined;
+      span = node.spans[hits[0]!]!;
+      node = node.entries[hits[0]!]![1];
+    }
+  }
+  return span;
+}
+
+/**
+ * Decodes JSON `text` into a value of Go type `type` as `json.Unmarshal` does (any JSON value
+ * at the top level; `null` gives the zero value), or says why it is refused: the same
+ * refusals as {@link readGoJson}, for a JSON value that is not a request body (a query
+ * parameter such as dockerd's `filters`).
+ */
+export function readGoJsonText(text: string, type: GoType): BodyRead {
+  try {
+    const p = new Parser(text);
+    const root = p.value(0);
+    p.ws();
+    if (p.i !== text.length) p.fail('content after the JSON value');
+    return { ok: true, value: decode(root, type, '') };
   } catch (e) {
     if (e instanceof Refused) return { ok: false, reason: e.message };
     throw e;

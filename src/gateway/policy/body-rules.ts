@@ -58,6 +58,11 @@ export interface BodyRules {
   buildNetworkModes: Allowlist;
   /** `builds.remote`: a build `remote` context that dockerd fetches (git or URL). */
   buildRemote: boolean;
+  /**
+   * Under scope owner: `container:<id>` modes and `VolumesFrom` are decided by ownership (the
+   * container must be the client's) instead of by `hostNamespaces` and `volumesFrom`.
+   */
+  ownedRefs?: boolean;
 }
 
 /** Rules that allow everything dockerd allows (the default when no body rule is set). */
@@ -290,7 +295,12 @@ function checkHostConfig(hc: Obj, r: BodyRules, kind: DockerBodyKind): BodyViola
       for (const f of NAMESPACE_FIELDS) {
         const v = text(hc[f]);
         const lower = v.toLowerCase();
-        if (lower === 'host' || lower.startsWith('container:')) {
+        // Only these three take a container's namespace (the owner step checks the container).
+        const owned =
+          r.ownedRefs === true &&
+          (f === 'NetworkMode' || f === 'PidMode' || f === 'IpcMode') &&
+          v.startsWith('container:');
+        if (lower === 'host' || (lower.startsWith('container:') && !owned)) {
           return {
             field: `HostConfig.${f}`,
             problem: `${JSON.stringify(v)} is not allowed`,
@@ -357,7 +367,7 @@ function checkHostConfig(hc: Obj, r: BodyRules, kind: DockerBodyKind): BodyViola
         };
       }
     }
-    if (!r.volumesFrom && list(hc['VolumesFrom']).length > 0) {
+    if (!r.volumesFrom && r.ownedRefs !== true && list(hc['VolumesFrom']).length > 0) {
       return {
         field: 'HostConfig.VolumesFrom',
         problem: 'is not allowed',

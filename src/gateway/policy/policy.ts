@@ -13,6 +13,7 @@ import type {
   PolicyRequest,
   PolicySpec,
   Rule,
+  Scope,
 } from '../types.js';
 import {
   compilePattern,
@@ -37,6 +38,7 @@ interface CompiledBlock {
   when: CompiledMatcher;
   rules: CompiledRule[];
   body?: BodyRules;
+  scope?: Scope;
 }
 
 /** A compiled policy. */
@@ -56,6 +58,8 @@ export interface Policy {
    * top-level ones; undefined when bodies are not read.
    */
   bodyRules(identity?: ClientIdentity): BodyRules | undefined;
+  /** The ownership scope for a client: that of the last matching block that sets one, else the top-level one (default `all`). */
+  scope(identity?: ClientIdentity): Scope;
 }
 
 /** Build a refusal decision. */
@@ -96,6 +100,7 @@ export function compilePolicy(spec: PolicySpec): Policy {
     when: compileMatcher(b.when),
     rules: compileRules(b.rules),
     ...(b.body ? { body: b.body } : {}),
+    ...(b.scope ? { scope: b.scope } : {}),
   }));
   // 405 is for a method no allow rule anywhere names (in any block, for any client).
   const everyAllow = [...top, ...blocks.flatMap((b) => b.rules)].filter(
@@ -109,6 +114,11 @@ export function compilePolicy(spec: PolicySpec): Policy {
       let rules = spec.body;
       for (const b of blocks) if (b.body && b.when.test(identity)) rules = b.body;
       return rules;
+    },
+    scope(identity) {
+      let scope: Scope = spec.scope ?? 'all';
+      for (const b of blocks) if (b.scope && b.when.test(identity)) scope = b.scope;
+      return scope;
     },
     decide(req, identity) {
       const method = req.method.toUpperCase();
