@@ -156,6 +156,8 @@ export class Gate {
   /** The client's EOF, held until the current Upgrade/CONNECT handler decides. */
   private eofHeld = false;
   private readonly lenient: boolean;
+  /** enableHijack's `takeover` filter; null: every request is gated. */
+  private readonly choose: ((req: IncomingMessage) => boolean) | null;
   private readonly nodeOnIncoming: OnIncoming;
   private readonly nodeOnExecute: (ret: unknown) => void;
   detached = false;
@@ -163,18 +165,26 @@ export class Gate {
   private constructor(
     readonly socket: ServerSocket,
     readonly parser: NodeParser,
+    choose: ((req: IncomingMessage) => boolean) | null,
   ) {
     this.nodeOnIncoming = onIncomingOf(parser)!;
     this.nodeOnExecute = onExecuteOf(parser);
     this.lenient = isLenientParser(socket);
+    this.choose = choose;
   }
 
-  /** Installs a gate on a socket Node's HTTP server just set up; idempotent. */
-  static install(socket: ServerSocket): Gate | undefined {
+  /**
+   * Installs a gate on a socket Node's HTTP server just set up; idempotent. With `choose`,
+   * only the requests it picks (and every Upgrade and CONNECT) are gated.
+   */
+  static install(
+    socket: ServerSocket,
+    choose: ((req: IncomingMessage) => boolean) | null = null,
+  ): Gate | undefined {
     const parser = parserOf(socket);
     if (!parser || !onIncomingOf(parser) || gateOf(socket)) return gateOf(socket);
     ensureUnrefTimer(socket);
-    const gate = new Gate(socket, parser);
+    const gate = new Gate(socket, parser, choose);
     (socket as unknown as Record<symbol, Gate>)[kGate] = gate;
     // Bytes that reach JS (a socket the parser does not consume) go through the gate too.
     // Node's other listeners are looked up only if the connection is taken over.
@@ -252,6 +262,18 @@ export class Gate {
   private readonly onIncoming = (req: unknown, keepAlive: boolean): number => {
     const r = req as IncomingMessage & { upgrade: boolean };
     const final = r.upgrade || r.method === 'CONNECT';
+    // With a takeover filter, a request it leaves out is Node's alone: parsed on in C++ as
+    // plain Node parses it, so is one sent before an earlier answer ended. Only at a clean
+    // point: a head the parser met in a read from the socket, with nothing kept here.
+    if (
+      this.choose !== null &&
+      this.cur === null &&
+      this.feeding === null &&
+      this.pendingBytes === 0 &&
+      (responseOf(this.socket) !== undefined || (!final && !this.choose(r)))
+    ) {
+      return this.nodeOnIncoming.call(this.parser, req, keepAlive);
+    }
     // Upgrade and CONNECT go to the ordinary 'request' handler, as any other request.
     r.upgrade = false;
     const msg = new GatedMessage(this, r, GateBody.of(r, this.lenient), final);
@@ -455,6 +477,24 @@ export class Gate {
       this.parserPaused = true;
     }
     this.nodeOnExecute(ret);
+  }
+
+  /**
+   * Lets go of the connection for a takeover of a request the gate did not hold (one the
+   * takeover filter left out): Node's parser had it. Returns what the gate still kept
+   * (bytes that came after, for the taker).
+   */
+  release(): Buffer[] {
+    if (this.detached) return [];
+    this.detached = true;
+    const kept = this.pending.splice(0);
+    this.pendingBytes = 0;
+    this.socket.removeListener('data', this.onData);
+    this.socket.removeListener('drain', this.onDrain);
+    this.pausedSocket = false;
+    (this.socket as unknown as { push: typeof gatedPush }).push = net.Socket.prototype.push;
+    (this.socket as unknown as Record<symbol, unknown>)[kGate] = undefined;
+    return kept;
   }
 
   private completeTakeover(m: GatedMessage): void {

@@ -134,6 +134,9 @@ function finish(
   head: Buffer,
   known?: readonly NodeListener[],
 ): Hijacked {
+  // A request the takeover filter left out, on a gated connection: the gate lets go too.
+  const kept = gateOf(socket)?.release();
+  if (kept && kept.length > 0) head = Buffer.concat([head, ...kept]);
   detachSocket(socket, req, known);
   retireResponse(res, socket);
   retireRequest(req);

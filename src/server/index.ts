@@ -6,7 +6,7 @@
  * @module
  */
 export { hijack, type Hijacked } from './hijack.js';
-export { enableHijack } from './enable.js';
+export { enableHijack, type EnableHijackOptions, type TakeoverFilter } from './enable.js';
 export {
   trackConnections,
   ConnectionTracker,
