@@ -14,6 +14,7 @@ import { isHijackError } from '../../src/errors.js';
 import {
   builtinCommands,
   createEngine,
+  ENGINE_STOPPING,
   formatDate,
   type EngineOptions,
 } from '../../src/demo/engine/index.js';
@@ -333,9 +334,17 @@ test('close() ends open streams and kills running commands', T, async (t) => {
   const id = await createExec(sock, ['sleep', 'infinity'], { AttachStdin: false });
   const a = await raw(sock, post(`/exec/${id}/start`, {}, UPGRADE));
   assert.equal(a.status, 101);
-  assert.equal(engine.openStreams, 1);
+  const tid = await createExec(sock, ['sleep', 'infinity'], { AttachStdin: false, Tty: true });
+  const tty = await raw(sock, post(`/exec/${tid}/start`, { Tty: true }, UPGRADE));
+  assert.equal(tty.status, 101);
+  assert.equal(engine.openStreams, 2);
   await engine.close();
-  await a.rest(); // resolves only once the server closed the stream
+  // Each stream is told why it ends before it does: a stderr frame, or a TTY's own line.
+  const rest = await a.rest(); // resolves only once the server closed the stream
+  const line = Buffer.from(`${ENGINE_STOPPING}\n`);
+  assert.deepEqual(rest.subarray(0, 8), Buffer.from([2, 0, 0, 0, 0, 0, 0, line.length]));
+  assert.equal(rest.subarray(8, 8 + line.length).toString(), line.toString());
+  assert.ok((await tty.rest()).toString().startsWith(`\r\n${ENGINE_STOPPING}\r\n`));
   assert.equal(engine.openStreams, 0);
   assert.equal(engine.server.listening, false);
 });

@@ -21,6 +21,9 @@ let dir: string;
 /** [dockerd host, its container] and [demo host, its container], same behaviour. */
 let real: { host: string; id: string };
 let demo: { host: string; id: string };
+/** An exited `echo done` container on each side (the demo's c3). */
+let realDone = '';
+let demoDone = '';
 
 /** Like `sh -c 'echo out; echo err >&2; sleep 600'` on busybox. */
 const talk: Command = async ({ stdout, stderr, signal }) => {
@@ -37,12 +40,18 @@ before(async () => {
   engine = createEngine({
     socketPath: join(dir, 'e.sock'),
     commands: { talk },
-    containers: [{ name: 'p1', cmd: ['talk'] }],
+    containers: [
+      { name: 'p1', cmd: ['talk'] },
+      { name: 'p3', cmd: ['echo', 'done'], running: false },
+    ],
   });
   demo = { host: await engine.listen(), id: engine.container('p1')!.id };
+  demoDone = engine.container('p3')!.id;
   if (d) {
     const id = await d.run(['sh', '-c', 'echo out; sleep 0.02; echo err >&2; sleep 600']);
     real = { host: d.target, id };
+    realDone = await d.run(['echo', 'done']);
+    await d.api('POST', `${d.apiPrefix}/containers/${realDone}/wait`);
   }
 });
 after(async () => {
@@ -59,6 +68,34 @@ const both = async (args: (id: string) => string[], input?: string) => {
     });
   return { real: await run(real), demo: await run(demo) };
 };
+
+test('an exited container (c3): logs, start -a, attach refused, ps status', T, async (t) => {
+  if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
+  const done = (args: (id: string) => string[]) =>
+    both((id) => args(id === real.id ? realDone : demoDone));
+  const logs = await done((id) => ['logs', id]);
+  assert.deepEqual(logs.demo, logs.real);
+  assert.deepEqual(logs.real, { code: 0, stdout: 'done\n', stderr: '' });
+  const status = await done((id) => [
+    'ps',
+    '-a',
+    '--filter',
+    `id=${id}`,
+    '--format',
+    '{{.Status}}',
+  ]);
+  assert.match(status.real.stdout, /^Exited \(0\) (Less than a second|\d+ seconds?) ago\n$/);
+  assert.match(status.demo.stdout, /^Exited \(0\) (Less than a second|\d+ seconds?) ago\n$/);
+  const attach = await done((id) => ['attach', id]);
+  assert.deepEqual(attach.demo, attach.real);
+  assert.match(attach.real.stderr, /You cannot attach to a stopped container, start it first/);
+  const again = await done((id) => ['start', '-a', id]);
+  assert.deepEqual(again.demo, again.real);
+  assert.deepEqual(again.real, { code: 0, stdout: 'done\n', stderr: '' });
+  const twice = await done((id) => ['logs', id]);
+  assert.deepEqual(twice.demo, twice.real);
+  assert.equal(twice.real.stdout, 'done\ndone\n');
+});
 
 test('exec: sh -c lists, statuses, stream split; -t output with CR NL', T, async (t) => {
   if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;

@@ -29,7 +29,11 @@ export interface ContainerSpec {
   openStdin?: boolean;
   /** Close the main process's stdin when the first attached client's stdin ends; default true. */
   stdinOnce?: boolean;
-  /** Start running (default true); false makes an exited container. */
+  /**
+   * Keep running (default true); false makes an exited container: its command runs once
+   * with stdin closed before the engine listens (killed after 1 s), so its logs and exit
+   * status are the command's.
+   */
   running?: boolean;
   /** Environment `KEY=value` pairs. */
   env?: string[];
@@ -63,13 +67,22 @@ export function imageIdFor(name: string): string {
   return `sha256:${containerIdFor('image:' + name)}`;
 }
 
-function ago(ms: number): string {
-  const s = Math.max(1, Math.round(ms / 1000));
-  if (s < 60) return s === 1 ? 'Less than a second' : `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m < 60) return m === 1 ? 'About a minute' : `${m} minutes`;
-  const h = Math.round(m / 60);
-  return h === 1 ? 'About an hour' : `${h} hours`;
+/** go-units' HumanDuration, which dockerd's `ps` status uses (`Up 5 seconds`). */
+export function humanDuration(ms: number): string {
+  const s = Math.trunc(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.trunc(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(ms / 3_600_000);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.trunc(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.trunc(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.trunc(h / 24 / 30)} months`;
+  return `${Math.trunc(ms / 3_600_000 / 24 / 365)} years`;
 }
 
 /**
@@ -220,9 +233,9 @@ export class Container extends EventEmitter {
   /** The entry of `GET /containers/json` (`docker ps`). */
   summary(): Record<string, unknown> {
     const status = this.running
-      ? `Up ${ago(Date.now() - this.startedAt)}`
+      ? `Up ${humanDuration(Date.now() - this.startedAt)}`
       : this.startedAt
-        ? `Exited (${this.exitCode}) ${ago(Date.now() - this.finishedAt)} ago`
+        ? `Exited (${this.exitCode}) ${humanDuration(Date.now() - this.finishedAt)} ago`
         : 'Created';
     return {
       Id: this.id,
