@@ -222,6 +222,16 @@ for (const [name, bin] of [
           '{{.RepoTags}}',
         ]);
         assert.deepEqual(img, { code: 0, stdout: '[hijack/demo:latest]\n', stderr: '' });
+        // docker inspect walks the object kinds as against dockerd: a container of that
+        // name first (404), then the image; a name of nothing ends in "No such object".
+        const any = await dk(['inspect', 'hijack/demo:latest', '--format', '{{.RepoTags}}']);
+        assert.deepEqual(any, { code: 0, stdout: '[hijack/demo:latest]\n', stderr: '' });
+        const none = await dk(['inspect', 'nosuch']);
+        assert.deepEqual(none, {
+          code: 1,
+          stdout: '[]\n',
+          stderr: 'Error: No such object: nosuch\n',
+        });
         // Not implemented: refused by the gateway before the engine's 501.
         const rm = await dk(['pull', 'alpine']);
         assert.match(rm.stderr, /hijack gateway: .*not allowed/);

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -89,6 +90,9 @@ test('an exited container (c3): logs, start -a, attach refused, ps status', T, a
   const attach = await done((id) => ['attach', id]);
   assert.deepEqual(attach.demo, attach.real);
   assert.match(attach.real.stderr, /You cannot attach to a stopped container, start it first/);
+  const none = await both(() => ['inspect', 'nosuch']);
+  assert.deepEqual(none.demo, none.real);
+  assert.match(none.real.stderr, /No such object: nosuch/);
   const again = await done((id) => ['start', '-a', id]);
   assert.deepEqual(again.demo, again.real);
   assert.deepEqual(again.real, { code: 0, stdout: 'done\n', stderr: '' });
@@ -96,6 +100,62 @@ test('an exited container (c3): logs, start -a, attach refused, ps status', T, a
   assert.deepEqual(twice.demo, twice.real);
   assert.equal(twice.real.stdout, 'done\ndone\n');
 });
+
+/** GET `path` from the demo engine; the JSON body. */
+function demoGet(path: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ socketPath: demo.host.slice('unix://'.length), path }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(JSON.parse(body)));
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
+  });
+}
+
+/** Paths of fields in `real` (objects, first array element) that `mine` lacks. */
+function missingFields(real: unknown, mine: unknown, at = '', skip: RegExp): string[] {
+  if (skip.test(at)) return [];
+  if (Array.isArray(real)) {
+    return real.length && Array.isArray(mine) && mine.length
+      ? missingFields(real[0], mine[0], `${at}[0]`, skip)
+      : [];
+  }
+  if (real === null || typeof real !== 'object') return [];
+  if (mine === null || typeof mine !== 'object') return [`${at} (not an object)`];
+  return Object.entries(real).flatMap(([k, v]) =>
+    k in mine
+      ? missingFields(v, (mine as Record<string, unknown>)[k], `${at}.${k}`, skip)
+      : [`${at}.${k}`],
+  );
+}
+
+test(
+  'version, info, ps, inspect, image inspect: every field dockerd 20.10 answers',
+  T,
+  async (t) => {
+    if (!needDockerd(t, d)) return;
+    const pairs: [string, string][] = [
+      ['/version', '/version'],
+      ['/info', '/info'],
+      [
+        `/containers/json?filters={"id":["${real.id}"]}`,
+        '/containers/json?filters={"name":["p1"]}',
+      ],
+      [`/containers/${real.id}/json`, '/containers/p1/json'],
+      [`/images/${d.image}/json`, '/images/hijack/demo:latest/json'],
+      ['/images/json', '/images/json'],
+    ];
+    // Maps keyed by data (runtime, registry names), not fields.
+    const skip = /^\.(Runtimes|RegistryConfig\.IndexConfigs)$/;
+    for (const [r, m] of pairs) {
+      const want: unknown = (await d.api('GET', `${d.apiPrefix}${encodeURI(r)}`)).body;
+      const got = await demoGet(`/v1.41${encodeURI(m)}`);
+      assert.deepEqual(missingFields(want, got, '', skip), [], `${r} / ${m}`);
+    }
+  },
+);
 
 test('exec: sh -c lists, statuses, stream split; -t output with CR NL', T, async (t) => {
   if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;

@@ -27,14 +27,14 @@ export function list(ctx: EngineContext, { res, query }: Call): void {
   sendJson(
     res,
     200,
-    listed.map((c) => c.summary()),
+    listed.map((c) => c.summary(ctx.networkId)),
     ctx.headers,
   );
 }
 
 /** `GET /containers/{id}/json` (`docker inspect`). */
 export function inspect(ctx: EngineContext, { res, params }: Call): void {
-  sendJson(res, 200, ctx.mustContainer(params.id!).inspect(), ctx.headers);
+  sendJson(res, 200, ctx.mustContainer(params.id!).inspect(ctx.networkId), ctx.headers);
 }
 
 /** `POST /containers/{id}/start`: 204, or 304 when it already runs. */

@@ -54,6 +54,98 @@ export const defaultContainers: ContainerSpec[] = [
   { name: 'c3', cmd: ['echo', 'done'], running: false },
 ];
 
+/**
+ * `HostConfig` of `docker inspect` as dockerd 20.10 fills it for `docker run` without
+ * options (nothing of it is enforced: the demo has no kernel objects).
+ */
+const HOST_CONFIG_DEFAULTS = {
+  Binds: null,
+  ContainerIDFile: '',
+  LogConfig: { Type: 'json-file', Config: {} },
+  NetworkMode: 'none',
+  PortBindings: {},
+  RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+  AutoRemove: false,
+  VolumeDriver: '',
+  VolumesFrom: null,
+  CapAdd: null,
+  CapDrop: null,
+  CgroupnsMode: 'host',
+  Dns: [],
+  DnsOptions: [],
+  DnsSearch: [],
+  ExtraHosts: null,
+  GroupAdd: null,
+  IpcMode: 'private',
+  Cgroup: '',
+  Links: null,
+  OomScoreAdj: 0,
+  PidMode: '',
+  Privileged: false,
+  PublishAllPorts: false,
+  ReadonlyRootfs: false,
+  SecurityOpt: null,
+  UTSMode: '',
+  UsernsMode: '',
+  ShmSize: 67108864,
+  Runtime: 'runc',
+  ConsoleSize: [0, 0],
+  Isolation: '',
+  CpuShares: 0,
+  Memory: 0,
+  NanoCpus: 0,
+  CgroupParent: '',
+  BlkioWeight: 0,
+  BlkioWeightDevice: [],
+  BlkioDeviceReadBps: [],
+  BlkioDeviceWriteBps: [],
+  BlkioDeviceReadIOps: [],
+  BlkioDeviceWriteIOps: [],
+  CpuPeriod: 0,
+  CpuQuota: 0,
+  CpuRealtimePeriod: 0,
+  CpuRealtimeRuntime: 0,
+  CpusetCpus: '',
+  CpusetMems: '',
+  Devices: [],
+  DeviceCgroupRules: null,
+  DeviceRequests: null,
+  KernelMemory: 0,
+  KernelMemoryTCP: 0,
+  MemoryReservation: 0,
+  MemorySwap: 0,
+  MemorySwappiness: null,
+  OomKillDisable: false,
+  PidsLimit: null,
+  Ulimits: [],
+  CpuCount: 0,
+  CpuPercent: 0,
+  IOMaximumIOps: 0,
+  IOMaximumBandwidth: 0,
+  Init: false,
+  MaskedPaths: [],
+  ReadonlyPaths: [],
+};
+
+/** `NetworkSettings` of `docker inspect` for a container without an address (dockerd 20.10). */
+const NETWORK_SETTINGS_DEFAULTS = {
+  Bridge: '',
+  HairpinMode: false,
+  LinkLocalIPv6Address: '',
+  LinkLocalIPv6PrefixLen: 0,
+  Ports: {},
+  SecondaryIPAddresses: null,
+  SecondaryIPv6Addresses: null,
+  EndpointID: '',
+  Gateway: '',
+  GlobalIPv6Address: '',
+  GlobalIPv6PrefixLen: 0,
+  IPAddress: '',
+  IPPrefixLen: 0,
+  IPv6Gateway: '',
+  MacAddress: '',
+};
+
 const iso = (t: number) => new Date(t).toISOString();
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -230,8 +322,33 @@ export class Container extends EventEmitter {
     return this.startedAt ? 'exited' : 'created';
   }
 
+  /**
+   * `NetworkSettings.Networks` as dockerd shows it: one endpoint for the container's
+   * network mode (`none`, or a network docker-compose created), no address.
+   */
+  private networks(networkId: (name: string) => string | undefined): Record<string, unknown> {
+    const endpoint = {
+      IPAMConfig: null,
+      Links: null,
+      Aliases: null,
+      NetworkID: networkId(this.networkMode) ?? '',
+      EndpointID: this.running ? containerIdFor(`endpoint:${this.id}`) : '',
+      Gateway: '',
+      IPAddress: '',
+      IPPrefixLen: 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: '',
+      DriverOpts: null,
+    };
+    return { [this.networkMode]: endpoint };
+  }
+
   /** The entry of `GET /containers/json` (`docker ps`). */
-  summary(): Record<string, unknown> {
+  summary(
+    networkId: (name: string) => string | undefined = () => undefined,
+  ): Record<string, unknown> {
     const status = this.running
       ? `Up ${humanDuration(Date.now() - this.startedAt)}`
       : this.startedAt
@@ -249,13 +366,16 @@ export class Container extends EventEmitter {
       State: this.status,
       Status: status,
       HostConfig: { NetworkMode: this.networkMode },
-      NetworkSettings: { Networks: {} },
+      NetworkSettings: { Networks: this.networks(networkId) },
       Mounts: [],
     };
   }
 
-  /** The body of `GET /containers/{id}/json` (`docker inspect`). */
-  inspect(): Record<string, unknown> {
+  /** The body of `GET /containers/{id}/json` (`docker inspect`), with dockerd's fields. */
+  inspect(
+    networkId: (name: string) => string | undefined = () => undefined,
+  ): Record<string, unknown> {
+    const files = `/var/lib/hijack-demo/containers/${this.id}`;
     return {
       Id: this.id,
       Created: iso(this.created),
@@ -275,6 +395,11 @@ export class Container extends EventEmitter {
         FinishedAt: this.finishedAt ? iso(this.finishedAt) : ZERO_TIME,
       },
       Image: this.imageId,
+      // No file exists: the demo has no file system. dockerd's paths, for tools that read them.
+      ResolvConfPath: `${files}/resolv.conf`,
+      HostnamePath: `${files}/hostname`,
+      HostsPath: `${files}/hosts`,
+      LogPath: `${files}/${this.id}-json.log`,
       Name: `/${this.name}`,
       RestartCount: 0,
       Driver: 'hijack-demo',
@@ -284,10 +409,9 @@ export class Container extends EventEmitter {
       AppArmorProfile: '',
       ExecIDs: null,
       HostConfig: {
+        ...HOST_CONFIG_DEFAULTS,
         NetworkMode: this.networkMode,
         AutoRemove: this.autoRemove,
-        Init: false,
-        LogConfig: { Type: 'json-file', Config: {} },
       },
       GraphDriver: { Data: null, Name: 'hijack-demo' },
       Mounts: [],
@@ -304,11 +428,18 @@ export class Container extends EventEmitter {
         Env: this.env,
         Cmd: this.cmd,
         Image: this.image,
+        Volumes: null,
         WorkingDir: '',
         Entrypoint: null,
+        OnBuild: null,
         Labels: this.labels,
       },
-      NetworkSettings: { Networks: {}, Ports: {}, SandboxID: '', SandboxKey: '' },
+      NetworkSettings: {
+        ...NETWORK_SETTINGS_DEFAULTS,
+        SandboxID: '',
+        SandboxKey: '',
+        Networks: this.networks(networkId),
+      },
     };
   }
 }
