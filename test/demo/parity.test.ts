@@ -25,6 +25,9 @@ let demo: { host: string; id: string };
 /** An exited `echo done` container on each side (the demo's c3). */
 let realDone = '';
 let demoDone = '';
+/** A running `cat` with OpenStdin and StdinOnce on each side (the demo's c2). */
+let realCat = '';
+let demoCat = '';
 
 /** Like `sh -c 'echo out; echo err >&2; sleep 600'` on busybox. */
 const talk: Command = async ({ stdout, stderr, signal }) => {
@@ -43,14 +46,17 @@ before(async () => {
     commands: { talk },
     containers: [
       { name: 'p1', cmd: ['talk'] },
+      { name: 'p2', cmd: ['cat'], openStdin: true, stdinOnce: true },
       { name: 'p3', cmd: ['echo', 'done'], running: false },
     ],
   });
   demo = { host: await engine.listen(), id: engine.container('p1')!.id };
   demoDone = engine.container('p3')!.id;
+  demoCat = engine.container('p2')!.id;
   if (d) {
     const id = await d.run(['sh', '-c', 'echo out; sleep 0.02; echo err >&2; sleep 600']);
     real = { host: d.target, id };
+    realCat = await d.run(['cat'], { openStdin: true, stdinOnce: true });
     realDone = await d.run(['echo', 'done']);
     await d.api('POST', `${d.apiPrefix}/containers/${realDone}/wait`);
   }
@@ -156,6 +162,26 @@ test(
     }
   },
 );
+
+test('attach </dev/null to a StdinOnce cat (c2): it ends, then attach is refused', T, async (t) => {
+  if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
+  const cat = (args: (id: string) => string[], input?: string) =>
+    both((id) => args(id === real.id ? realCat : demoCat), input);
+  const first = await cat((id) => ['attach', '--sig-proxy=false', id], '');
+  assert.deepEqual(first.demo, first.real);
+  assert.deepEqual(first.real, { code: 0, stdout: '', stderr: '' });
+  const state = await cat((id) => [
+    'inspect',
+    id,
+    '--format',
+    '{{.State.Status}} {{.State.ExitCode}}',
+  ]);
+  assert.deepEqual(state.demo, state.real);
+  assert.equal(state.real.stdout, 'exited 0\n');
+  const again = await cat((id) => ['attach', id], '');
+  assert.deepEqual(again.demo, again.real);
+  assert.match(again.real.stderr, /You cannot attach to a stopped container, start it first/);
+});
 
 test('exec: sh -c lists, statuses, stream split; -t output with CR NL', T, async (t) => {
   if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
