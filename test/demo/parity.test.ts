@@ -38,26 +38,42 @@ const talk: Command = async ({ stdout, stderr, signal }) => {
   return 0;
 };
 
+/** Like `sh -c 'while true; do echo x; sleep 0.1; done'` on busybox (at most 3000 lines). */
+const tick: Command = async ({ stdout, signal }) => {
+  for (let i = 0; i < 3000 && !signal.aborted; i++) {
+    stdout.write('x\n');
+    await sleep(100, undefined, { signal }).catch(() => {});
+  }
+  return 0;
+};
+
+/** A ticking container on each side. */
+let realTick = '';
+let demoTick = '';
+
 before(async () => {
   d = await startDockerd();
   dir = mkdtempSync(join(tmpdir(), 'hj-par-'));
   engine = createEngine({
     socketPath: join(dir, 'e.sock'),
-    commands: { talk },
+    commands: { talk, tick },
     containers: [
       { name: 'p1', cmd: ['talk'] },
       { name: 'p2', cmd: ['cat'], openStdin: true, stdinOnce: true },
       { name: 'p3', cmd: ['echo', 'done'], running: false },
+      { name: 'p4', cmd: ['tick'] },
     ],
   });
   demo = { host: await engine.listen(), id: engine.container('p1')!.id };
   demoDone = engine.container('p3')!.id;
   demoCat = engine.container('p2')!.id;
+  demoTick = engine.container('p4')!.id;
   if (d) {
     const id = await d.run(['sh', '-c', 'echo out; sleep 0.02; echo err >&2; sleep 600']);
     real = { host: d.target, id };
     realCat = await d.run(['cat'], { openStdin: true, stdinOnce: true });
     realDone = await d.run(['echo', 'done']);
+    realTick = await d.run(['sh', '-c', 'while true; do echo x; sleep 0.1; done']);
     await d.api('POST', `${d.apiPrefix}/containers/${realDone}/wait`);
   }
 });
@@ -181,6 +197,34 @@ test('attach </dev/null to a StdinOnce cat (c2): it ends, then attach is refused
   const again = await cat((id) => ['attach', id], '');
   assert.deepEqual(again.demo, again.real);
   assert.match(again.real.stderr, /You cannot attach to a stopped container, start it first/);
+});
+
+test('logs -f --until: follows, then ends by itself with lines up to the bound', T, async (t) => {
+  if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
+  const until = Date.now() / 1000 + 1.5;
+  const [r, m] = await Promise.all(
+    [
+      [real.host, realTick],
+      [demo.host, demoTick],
+    ].map(([host, id]) =>
+      runPeer(DOCKER, ['-H', host!, 'logs', '-f', '-t', '--until', until.toFixed(3), id!], {
+        env: { ...process.env, DOCKER_CONFIG: dir },
+      }),
+    ),
+  );
+  for (const [side, out] of [
+    ['dockerd', r!],
+    ['demo', m!],
+  ] as const) {
+    assert.equal(out.code, 0, `${side}: ${out.stderr}`);
+    const lines = out.stdout.trim().split('\n');
+    assert.ok(lines.length >= 5, `${side}: ${out.stdout}`);
+    for (const l of lines) {
+      const [ts, text] = l.split(' ');
+      assert.equal(text, 'x');
+      assert.ok(Date.parse(ts!) / 1000 <= until, `${side}: ${l} after --until`);
+    }
+  }
 });
 
 test('exec: sh -c lists, statuses, stream split; -t output with CR NL', T, async (t) => {
