@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -226,6 +226,49 @@ test('logs -f --until: follows, then ends by itself with lines up to the bound',
     }
   }
 });
+
+test(
+  'docker-compose 1.29: up -d, ps, exec -T, logs, up again, down print the same',
+  T,
+  async (t) => {
+    const compose = requirePeer(t, '/usr/bin/docker-compose', 'docker-compose 1.29 (Debian)');
+    if (!compose || !needDockerd(t, d)) return;
+    const file = join(dir, 'docker-compose.yml');
+    // init: busybox sh as PID 1 would ignore down's SIGTERM for 10 s.
+    writeFileSync(
+      file,
+      'version: "3.7"\nservices:\n  web:\n    image: ${IMAGE}\n    init: true\n' +
+        '    command: ["sh", "-c", "echo started; sleep 600"]\n',
+    );
+    const steps = [
+      ['up', '-d'],
+      ['ps'],
+      ['exec', '-T', 'web', 'echo', 'hi'],
+      ['logs', '--no-color'],
+      ['up', '-d'],
+      ['down'],
+    ];
+    const run = async (host: string, image: string) => {
+      const out = [];
+      for (const step of steps) {
+        out.push(
+          await runPeer(compose, ['-p', 'par', '-f', file, ...step], {
+            env: { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: dir, IMAGE: image },
+            timeout: 30_000,
+          }),
+        );
+      }
+      return out;
+    };
+    const r = await run(d.target, d.image);
+    const m = await run(demo.host, 'hijack/demo:latest');
+    for (let i = 0; i < steps.length; i++) assert.deepEqual(m[i], r[i], steps[i]!.join(' '));
+    assert.match(r[1]!.stdout, /par_web_1 +sh -c echo started; sleep 600 +Up/);
+    assert.equal(r[2]!.stdout, 'hi\n');
+    assert.match(r[3]!.stdout, /web_1 +\| started/);
+    assert.match(r[5]!.stderr, /Removing network par_default/);
+  },
+);
 
 test('exec: sh -c lists, statuses, stream split; -t output with CR NL', T, async (t) => {
   if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
