@@ -362,18 +362,45 @@ test('events of an exec: the same actions, attribute names and fields', T, async
   }
 });
 
-test('ps --filter: name, status, ancestor select the same way', T, async (t) => {
+test('ps --filter: id, name, label, status, ancestor select the same way', T, async (t) => {
   if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
+  const realName = (
+    (await d.api('GET', `${d.apiPrefix}/containers/${real.id}/json`)).body as {
+      Name: string;
+    }
+  ).Name.slice(1);
+  const realImage = d.image;
+  const fill = (x: string, id: string) =>
+    id === real.id
+      ? x.replace('ID', id).replace('NAME', realName).replace('IMAGE', realImage)
+      : x.replace('ID', id).replace('NAME', 'p1').replace('IMAGE', 'hijack/demo:latest');
   const q = (f: string[]) =>
     both((id) => [
       'ps',
       '-a',
-      ...f.flatMap((x) => ['--filter', x.replace('ID', id)]),
+      ...f.flatMap((x) => ['--filter', fill(x, id)]),
       '--format',
-      '{{.State}}',
+      '{{.State}} {{.Image}}',
     ]);
-  for (const f of [['status=running'], ['status=exited'], ['label=none-such'], ['id=ID']]) {
+  // No filter: every container, newest first (the exited one is second from the top).
+  for (const f of [
+    [],
+    ['status=running'],
+    ['status=exited'],
+    ['label=none-such'],
+    ['id=ID'],
+    ['name=NAME'],
+    ['name=^/NAME$'],
+    ['ancestor=IMAGE'],
+    ['ancestor=IMAGE', 'status=exited'],
+    ['ancestor=none/such'],
+  ]) {
     const r = await q(f);
-    assert.deepEqual(r.demo, r.real, f.join(' '));
+    const norm = (x: typeof r.real, image: string) => ({
+      ...x,
+      stdout: x.stdout.replaceAll(image, 'IMAGE'),
+    });
+    assert.deepEqual(norm(r.demo, 'hijack/demo:latest'), norm(r.real, realImage), f.join(' '));
+    assert.equal(r.real.code, 0, r.real.stderr);
   }
 });

@@ -22,7 +22,8 @@ export function list(ctx: EngineContext, { res, query }: Call): void {
     [...filters.keys()].some((k) => k !== 'status') ||
     (filters.get('status') ?? []).some((s) => s !== 'running');
   const limit = Number(query.get('limit') ?? -1);
-  const found = ctx.containers.filter((c) => (all || c.running) && psMatches(c, filters));
+  // Newest first, as dockerd lists them.
+  const found = ctx.containers.filter((c) => (all || c.running) && psMatches(c, filters)).reverse();
   const listed = Number.isInteger(limit) && limit > 0 ? found.slice(0, limit) : found;
   sendJson(
     res,
