@@ -270,6 +270,36 @@ test(
   },
 );
 
+test('run --rm: output, status, the container gone, its container events', T, async (t) => {
+  if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
+  const image = (id: string) => (id === real.id ? d!.image : 'hijack/demo:latest');
+  const since = (Date.now() / 1000).toFixed(3);
+  const run = await both(
+    (id) => ['run', '--rm', '-i', '--name', 'gone', image(id), 'sh', '-c', 'cat; echo two; exit 6'],
+    'one\n',
+  );
+  assert.deepEqual(run.demo, run.real);
+  assert.deepEqual(run.real, { code: 6, stdout: 'one\ntwo\n', stderr: '' });
+  const until = (Date.now() / 1000 + 0.5).toFixed(3);
+  await sleep(600);
+  const left = await both(() => ['ps', '-a', '--filter', 'name=gone', '--format', '{{.Names}}']);
+  assert.deepEqual(left.demo, left.real);
+  assert.equal(left.real.stdout, '');
+  const ev = await both(() => [
+    'events',
+    '--since',
+    since,
+    '--until',
+    until,
+    '--filter',
+    'type=container',
+    '--format',
+    '{{.Action}} {{.Actor.Attributes.name}}',
+  ]);
+  assert.deepEqual(ev.demo, ev.real);
+  assert.match(ev.real.stdout, /^create gone\n.*destroy gone\n$/s);
+});
+
 test('exec: sh -c lists, statuses, stream split; -t output with CR NL', T, async (t) => {
   if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
   const list = await both((id) => [
