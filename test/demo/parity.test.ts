@@ -300,6 +300,42 @@ test('run --rm: output, status, the container gone, its container events', T, as
   assert.match(ev.real.stdout, /^create gone\n.*destroy gone\n$/s);
 });
 
+test("restart: the container runs again, with dockerd's container events", T, async (t) => {
+  if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
+  const tick = (args: (id: string) => string[]) =>
+    both((id) => args(id === real.id ? realTick : demoTick));
+  const since = (Date.now() / 1000).toFixed(3);
+  const r = await tick((id) => ['restart', '-t', '1', id]);
+  assert.equal(r.real.code, 0, r.real.stderr);
+  assert.equal(r.demo.code, 0, r.demo.stderr);
+  const until = (Date.now() / 1000 + 0.5).toFixed(3);
+  await sleep(600);
+  const ev = await tick((id) => [
+    'events',
+    '--since',
+    since,
+    '--until',
+    until,
+    '--filter',
+    `container=${id}`,
+    '--filter',
+    'type=container',
+    '--format',
+    '{{.Action}} {{.Actor.Attributes.exitCode}} {{.Actor.Attributes.signal}}',
+  ]);
+  assert.deepEqual(ev.demo, ev.real);
+  assert.deepEqual(ev.real.stdout.replaceAll('<no value>', '-').trim().split('\n'), [
+    'kill - 15',
+    'die 143 -',
+    'stop - -',
+    'start - -',
+    'restart - -',
+  ]);
+  const st = await tick((id) => ['inspect', id, '--format', '{{.State.Status}}']);
+  assert.deepEqual(st.demo, st.real);
+  assert.equal(st.real.stdout, 'running\n');
+});
+
 test('exec: sh -c lists, statuses, stream split; -t output with CR NL', T, async (t) => {
   if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
   const list = await both((id) => [

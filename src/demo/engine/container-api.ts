@@ -79,6 +79,23 @@ export async function stop(ctx: EngineContext, { req, res, params }: Call): Prom
   res.end();
 }
 
+/**
+ * `POST /containers/{id}/restart`: a running container is stopped (SIGTERM) first, then
+ * started; 204. Events as dockerd's: kill, die, stop, start, restart.
+ */
+export async function restart(ctx: EngineContext, { req, res, params }: Call): Promise<void> {
+  const c = ctx.mustContainer(params.id!);
+  await readJson(req);
+  if (c.running) {
+    await c.kill(15);
+    ctx.events.container(c, 'stop');
+  }
+  c.start(ctx.nextPid());
+  ctx.events.container(c, 'restart');
+  res.writeHead(204, ctx.headers);
+  res.end();
+}
+
 /** `POST /containers/{id}/resize`: 200 (the size goes to the container's TTY). */
 export async function resize(ctx: EngineContext, call: Call): Promise<void> {
   const { req, res, params, query } = call;

@@ -40,6 +40,7 @@ export const routes: readonly Route[] = [
   r('POST /containers/{id*}/start', 'start (204, 304 when running)', containers.start),
   r('POST /containers/{id*}/kill', 'kill (409 when not running)', containers.kill),
   r('POST /containers/{id*}/stop', 'stop', containers.stop),
+  r('POST /containers/{id*}/restart', 'restart (stop, then start)', containers.restart),
   r('POST /containers/{id*}/wait', 'wait for the exit status', containers.wait),
   r('POST /containers/{id*}/resize', 'TTY size', containers.resize),
   r('POST /containers/{id*}/attach', '`docker attach` (hijacked)', attach),
