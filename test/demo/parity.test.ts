@@ -123,6 +123,30 @@ test('an exited container (c3): logs, start -a, attach refused, ps status', T, a
   assert.equal(twice.real.stdout, 'done\ndone\n');
 });
 
+/**
+ * `docker events --since since --until (now + 0.5 s)` on both sides once that time has
+ * passed, with `--filter`s made from each side's container id.
+ */
+async function eventsSince(
+  since: string,
+  filters: (id: string) => string[],
+  format: string,
+  pick: (id: string) => string = (id) => id,
+) {
+  const until = (Date.now() / 1000 + 0.5).toFixed(3);
+  await sleep(600);
+  return both((id) => [
+    'events',
+    '--since',
+    since,
+    '--until',
+    until,
+    ...filters(pick(id)).flatMap((f) => ['--filter', f]),
+    '--format',
+    format,
+  ]);
+}
+
 /** GET `path` from the demo engine; the JSON body. */
 function demoGet(path: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -280,22 +304,14 @@ test('run --rm: output, status, the container gone, its container events', T, as
   );
   assert.deepEqual(run.demo, run.real);
   assert.deepEqual(run.real, { code: 6, stdout: 'one\ntwo\n', stderr: '' });
-  const until = (Date.now() / 1000 + 0.5).toFixed(3);
-  await sleep(600);
+  const ev = await eventsSince(
+    since,
+    () => ['type=container'],
+    '{{.Action}} {{.Actor.Attributes.name}}',
+  );
   const left = await both(() => ['ps', '-a', '--filter', 'name=gone', '--format', '{{.Names}}']);
   assert.deepEqual(left.demo, left.real);
   assert.equal(left.real.stdout, '');
-  const ev = await both(() => [
-    'events',
-    '--since',
-    since,
-    '--until',
-    until,
-    '--filter',
-    'type=container',
-    '--format',
-    '{{.Action}} {{.Actor.Attributes.name}}',
-  ]);
   assert.deepEqual(ev.demo, ev.real);
   assert.match(ev.real.stdout, /^create gone\n.*destroy gone\n$/s);
 });
@@ -308,21 +324,12 @@ test("restart: the container runs again, with dockerd's container events", T, as
   const r = await tick((id) => ['restart', '-t', '1', id]);
   assert.equal(r.real.code, 0, r.real.stderr);
   assert.equal(r.demo.code, 0, r.demo.stderr);
-  const until = (Date.now() / 1000 + 0.5).toFixed(3);
-  await sleep(600);
-  const ev = await tick((id) => [
-    'events',
-    '--since',
+  const ev = await eventsSince(
     since,
-    '--until',
-    until,
-    '--filter',
-    `container=${id}`,
-    '--filter',
-    'type=container',
-    '--format',
+    (id) => [`container=${id}`, 'type=container'],
     '{{.Action}} {{.Actor.Attributes.exitCode}} {{.Actor.Attributes.signal}}',
-  ]);
+    (id) => (id === real.id ? realTick : demoTick),
+  );
   assert.deepEqual(ev.demo, ev.real);
   assert.deepEqual(ev.real.stdout.replaceAll('<no value>', '-').trim().split('\n'), [
     'kill - 15',
@@ -391,19 +398,7 @@ test('events of an exec: the same actions, attribute names and fields', T, async
   if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
   const since = (Date.now() / 1000).toFixed(3);
   await both((id) => ['exec', id, 'sh', '-c', 'exit 3']);
-  const until = (Date.now() / 1000 + 0.5).toFixed(3);
-  await sleep(600);
-  const ev = await both((id) => [
-    'events',
-    '--since',
-    since,
-    '--until',
-    until,
-    '--filter',
-    `container=${id}`,
-    '--format',
-    '{{json .}}',
-  ]);
+  const ev = await eventsSince(since, (id) => [`container=${id}`], '{{json .}}');
   const parse = (s: string) =>
     s
       .trim()
