@@ -147,17 +147,22 @@ async function eventsSince(
   ]);
 }
 
-/** GET `path` from the demo engine; the JSON body. */
-function demoGet(path: string): Promise<unknown> {
+/** GET `path` from the engine at `host` (`unix://…`); the body's bytes. */
+function getBytes(host: string, path: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath: demo.host.slice('unix://'.length), path }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(JSON.parse(body)));
+    const req = http.get({ socketPath: host.slice('unix://'.length), path }, (res) => {
+      const body: Buffer[] = [];
+      res.on('data', (c: Buffer) => body.push(c));
+      res.on('end', () => resolve(Buffer.concat(body)));
     });
     req.on('error', reject);
     req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
   });
+}
+
+/** GET `path` from the demo engine; the JSON body. */
+async function demoGet(path: string): Promise<unknown> {
+  return JSON.parse((await getBytes(demo.host, path)).toString());
 }
 
 /** Paths of fields in `real` (objects, first array element) that `mine` lacks. */
@@ -376,6 +381,14 @@ test('exec: sh -c lists, statuses, stream split; -t output with CR NL', T, async
 test('logs: streams split, --tail, -t format, --since in the future', T, async (t) => {
   if (!requirePeer(t, DOCKER, 'Docker CLI 28') || !needDockerd(t, d)) return;
   await sleep(200);
+  // On the wire: one stdcopy frame per line, stream by stream, as dockerd's json-file log.
+  const path = (id: string) => `/v1.41/containers/${id}/logs?stdout=1&stderr=1&timestamps=0`;
+  const wire = await getBytes(real.host, path(real.id));
+  assert.deepEqual(await getBytes(demo.host, path(demo.id)), wire);
+  assert.equal(
+    wire.toString('hex'),
+    '0100000000000004' + '6f75740a' + '0200000000000004' + '6572720a',
+  );
   const plain = await both((id) => ['logs', id]);
   assert.deepEqual(plain.demo, plain.real);
   assert.deepEqual(plain.real, { code: 0, stdout: 'out\n', stderr: 'err\n' });
