@@ -4,6 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -346,6 +347,40 @@ test("restart: the container runs again, with dockerd's container events", T, as
   const st = await tick((id) => ['inspect', id, '--format', '{{.State.Status}}']);
   assert.deepEqual(st.demo, st.real);
   assert.equal(st.real.stdout, 'running\n');
+});
+
+test('docker-py: exec_run, logs(stream=True), events() give the same values', T, async (t) => {
+  const py = requirePeer(t, '/usr/bin/python3', 'docker-py (Debian python3-docker)');
+  if (!py || !needDockerd(t, d)) return;
+  if (spawnSync(py, ['-c', 'import docker']).status !== 0) {
+    if (process.env.CI === 'true') assert.fail('python3-docker is not installed');
+    t.skip('python3-docker is not installed');
+    return;
+  }
+  const script = `
+import docker, json, sys, time
+c = docker.DockerClient(base_url=sys.argv[1], timeout=10)
+k = c.containers.get(sys.argv[2])
+t0 = time.time()
+r = k.exec_run(['sh', '-c', 'echo a; false || echo b; exit 3'], demux=True)
+out = {'exec': [r.exit_code, r.output[0].decode(), r.output[1]]}
+out['logs'] = b''.join(k.logs(stream=True, follow=False)).decode()
+out['split'] = [k.logs(stdout=True, stderr=False).decode(), k.logs(stdout=False, stderr=True).decode()]
+ev = c.events(since=t0 - 0.2, until=time.time() + 0.5, decode=True, filters={'container': k.id})
+out['events'] = [(e['Type'], e['Action'], e['Actor']['Attributes'].get('exitCode')) for e in ev]
+print(json.dumps(out))
+`;
+  const run = async (host: string, id: string) => {
+    const r = await runPeer(py, ['-c', script, host, id], { timeout: 30_000 });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  };
+  const r = await run(real.host, real.id);
+  const m = await run(demo.host, demo.id);
+  assert.deepEqual(m, r);
+  assert.deepEqual(r.exec, [3, 'a\nb\n', null]);
+  assert.deepEqual(r.split, ['out\n', 'err\n']);
+  assert.deepEqual((r.events as unknown[]).at(-1), ['container', 'exec_die', '3']);
 });
 
 test('exec: sh -c lists, statuses, stream split; -t output with CR NL', T, async (t) => {
