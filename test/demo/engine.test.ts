@@ -468,3 +468,23 @@ test('close() ends open logs --follow and events answers', T, async (t) => {
   assert.deepEqual(seen.sort(), ['die', 'die', 'kill', 'kill']);
   assert.equal(await logs.body, '');
 });
+
+test("ps durations are go-units' HumanDuration words (dockerd's Status)", async () => {
+  const { humanDuration } = await import('../../src/demo/engine/containers.js');
+  const s = 1000;
+  const h = 3600 * s;
+  const cases: [number, string][] = [
+    [400, 'Less than a second'],
+    [1500, '1 second'],
+    [59 * s, '59 seconds'],
+    [61 * s, 'About a minute'],
+    [59 * 60 * s, '59 minutes'],
+    [h + 10 * 60 * s, 'About an hour'],
+    [47 * h, '47 hours'],
+    [3 * 24 * h, '3 days'],
+    [20 * 24 * h, '2 weeks'],
+    [90 * 24 * h, '3 months'],
+    [3 * 365 * 24 * h, '3 years'],
+  ];
+  for (const [ms, want] of cases) assert.equal(humanDuration(ms), want, String(ms));
+});
