@@ -318,8 +318,11 @@ test('run --rm: output, status, the container gone, its container events', T, as
   const left = await both(() => ['ps', '-a', '--filter', 'name=gone', '--format', '{{.Names}}']);
   assert.deepEqual(left.demo, left.real);
   assert.equal(left.real.stdout, '');
-  assert.deepEqual(ev.demo, ev.real);
-  assert.match(ev.real.stdout, /^create gone\n.*destroy gone\n$/s);
+  // dockerd logs `detach` only when its attach copy was cancelled, which races with the
+  // container's exit (seen in some runs, not others); the demo's attach always drains.
+  const realEvents = ev.real.stdout.replace(/^detach gone\n/m, '');
+  assert.deepEqual(ev.demo, { ...ev.real, stdout: realEvents });
+  assert.equal(realEvents, 'create gone\nattach gone\nstart gone\ndie gone\ndestroy gone\n');
 });
 
 test("restart: the container runs again, with dockerd's container events", T, async (t) => {
