@@ -5,8 +5,7 @@
  * @module
  */
 import { Option, type Command } from 'commander';
-import { DEMO_STREAM_GRACE, startDemo } from '../demo/demo.js';
-import { streamsNotice } from './shutdown-notice.js';
+import { demoStreamsNotice, startDemo } from '../demo/demo.js';
 import { HijackError, isHijackError } from '../errors.js';
 import { LOG_LEVELS } from '../gateway/config/values.js';
 import type { LogLevel } from '../gateway/types.js';
@@ -69,7 +68,7 @@ export const registerDemo: RegisterCommand = (program: Command, io, setExitCode)
         process.on('SIGTERM', on);
       });
       io.stderr.write(
-        `hijack demo: ${signal}, shutting down: ${streamsNotice(demo.gateway.takeovers, DEMO_STREAM_GRACE)}\n`,
+        `hijack demo: ${signal}, shutting down: ${demoStreamsNotice(demo.gateway.takeovers)}\n`,
       );
       await demo.close();
       io.stdout.write('hijack demo: stopped\n');

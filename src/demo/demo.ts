@@ -106,6 +106,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   let gateway: Gateway | undefined;
   let observer: Observer | undefined;
   const cleanup = async () => {
+    if (gateway) await announceStop(engine, gateway);
     await gateway?.close({ timeout: 2000, grace: DEMO_STREAM_GRACE }).catch(() => undefined);
     await observer?.close().catch(() => undefined);
     await engine.close().catch(() => undefined);
@@ -149,6 +150,44 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   } catch (err) {
     await cleanup();
     throw err;
+  }
+}
+
+/** The line each open stream gets when the demo stops (a stderr frame, or a TTY's output). */
+export const DEMO_STOPPING =
+  'hijack demo: stopping (Ctrl-C or SIGTERM); this stream ends now. docker exec then exits ' +
+  '255 (it cannot read the exit code once the demo is gone), docker attach exits 0';
+
+/**
+ * What `hijack demo` prints on SIGINT/SIGTERM about the `open` streams: unlike a bare
+ * gateway, the demo first tells each stream's user why it ends ({@link DEMO_STOPPING}).
+ */
+export function demoStreamsNotice(open: number): string {
+  if (open === 0) return 'no stream is open';
+  return (
+    `${open} open stream${open === 1 ? ' gets' : 's get'} the line "hijack demo: stopping …" ` +
+    `on its stderr, then ${open === 1 ? 'is' : 'are'} half-closed and cut after ` +
+    `${DEMO_STREAM_GRACE / 1000} s: docker exec then exits 255 (it cannot read the exit code ` +
+    `once the demo is gone), docker attach exits 0, hijack attach prints "the server ended ` +
+    `the stream"`
+  );
+}
+
+/** Bytes the gateway has carried from the engine to the clients of open streams. */
+const carriedDown = (gateway: Gateway) =>
+  gateway.streams().reduce((sum, s) => sum + s.bytes.down, 0);
+
+/**
+ * Tells every open stream that the demo stops, and waits (at most 500 ms) until the gateway
+ * has carried those bytes to the clients: its shutdown half-closes the streams, and bytes
+ * still on their way from the engine would be lost.
+ */
+async function announceStop(engine: Engine, gateway: Gateway): Promise<void> {
+  if (gateway.takeovers === 0) return;
+  const before = carriedDown(gateway);
+  const sent = await engine.announce(DEMO_STOPPING).catch(() => 0);
+  for (let i = 0; i < 50 && carriedDown(gateway) < before + sent; i++) {
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

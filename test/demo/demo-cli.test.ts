@@ -210,6 +210,8 @@ for (const [name, bin] of [
           'kill c2',
           'die c2',
         ]);
+        // c3 ran `echo done` once: its logs say so, as dockerd's would.
+        assert.deepEqual(await dk(['logs', 'c3']), { code: 0, stdout: 'done\n', stderr: '' });
         const ps = await dk(['ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}}']);
         assert.deepEqual(ps.stdout.trim().split('\n').sort(), ['c2', 'c3']);
         const img = await dk([
@@ -220,6 +222,16 @@ for (const [name, bin] of [
           '{{.RepoTags}}',
         ]);
         assert.deepEqual(img, { code: 0, stdout: '[hijack/demo:latest]\n', stderr: '' });
+        // docker inspect walks the object kinds as against dockerd: a container of that
+        // name first (404), then the image; a name of nothing ends in "No such object".
+        const any = await dk(['inspect', 'hijack/demo:latest', '--format', '{{.RepoTags}}']);
+        assert.deepEqual(any, { code: 0, stdout: '[hijack/demo:latest]\n', stderr: '' });
+        const none = await dk(['inspect', 'nosuch']);
+        assert.deepEqual(none, {
+          code: 1,
+          stdout: '[]\n',
+          stderr: 'Error: No such object: nosuch\n',
+        });
         // Not implemented: refused by the gateway before the engine's 501.
         const rm = await dk(['pull', 'alpine']);
         assert.match(rm.stderr, /hijack gateway: .*not allowed/);
@@ -258,11 +270,16 @@ for (const [name, bin] of [
         assert.equal(open, 1);
         run.child.kill('SIGTERM');
         const r = await held;
+        // Not silent: the demo told the exec's user why it ends, before the 255.
         assert.equal(r.code, 255);
+        assert.match(
+          r.stderr,
+          /^hijack demo: stopping \(Ctrl-C or SIGTERM\); this stream ends now\. docker exec then exits 255/,
+        );
         assert.equal(await run.exit, 0);
         assert.match(
           run.err(),
-          /hijack demo: SIGTERM, shutting down: 1 open stream is half-closed now and cut after 1 s: .*docker exec then exits 255/,
+          /hijack demo: SIGTERM, shutting down: 1 open stream gets the line "hijack demo: stopping …" on its stderr, then is half-closed and cut after 1 s: docker exec then exits 255/,
         );
       } finally {
         run.child.kill('SIGKILL');

@@ -14,6 +14,7 @@ import { isHijackError } from '../../src/errors.js';
 import {
   builtinCommands,
   createEngine,
+  ENGINE_STOPPING,
   formatDate,
   type EngineOptions,
 } from '../../src/demo/engine/index.js';
@@ -333,9 +334,17 @@ test('close() ends open streams and kills running commands', T, async (t) => {
   const id = await createExec(sock, ['sleep', 'infinity'], { AttachStdin: false });
   const a = await raw(sock, post(`/exec/${id}/start`, {}, UPGRADE));
   assert.equal(a.status, 101);
-  assert.equal(engine.openStreams, 1);
+  const tid = await createExec(sock, ['sleep', 'infinity'], { AttachStdin: false, Tty: true });
+  const tty = await raw(sock, post(`/exec/${tid}/start`, { Tty: true }, UPGRADE));
+  assert.equal(tty.status, 101);
+  assert.equal(engine.openStreams, 2);
   await engine.close();
-  await a.rest(); // resolves only once the server closed the stream
+  // Each stream is told why it ends before it does: a stderr frame, or a TTY's own line.
+  const rest = await a.rest(); // resolves only once the server closed the stream
+  const line = Buffer.from(`${ENGINE_STOPPING}\n`);
+  assert.deepEqual(rest.subarray(0, 8), Buffer.from([2, 0, 0, 0, 0, 0, 0, line.length]));
+  assert.equal(rest.subarray(8, 8 + line.length).toString(), line.toString());
+  assert.ok((await tty.rest()).toString().startsWith(`\r\n${ENGINE_STOPPING}\r\n`));
   assert.equal(engine.openStreams, 0);
   assert.equal(engine.server.listening, false);
 });
@@ -458,4 +467,24 @@ test('close() ends open logs --follow and events answers', T, async (t) => {
     .map((l) => JSON.parse(l).Action);
   assert.deepEqual(seen.sort(), ['die', 'die', 'kill', 'kill']);
   assert.equal(await logs.body, '');
+});
+
+test("ps durations are go-units' HumanDuration words (dockerd's Status)", async () => {
+  const { humanDuration } = await import('../../src/demo/engine/containers.js');
+  const s = 1000;
+  const h = 3600 * s;
+  const cases: [number, string][] = [
+    [400, 'Less than a second'],
+    [1500, '1 second'],
+    [59 * s, '59 seconds'],
+    [61 * s, 'About a minute'],
+    [59 * 60 * s, '59 minutes'],
+    [h + 10 * 60 * s, 'About an hour'],
+    [47 * h, '47 hours'],
+    [3 * 24 * h, '3 days'],
+    [20 * 24 * h, '2 weeks'],
+    [90 * 24 * h, '3 months'],
+    [3 * 365 * 24 * h, '3 years'],
+  ];
+  for (const [ms, want] of cases) assert.equal(humanDuration(ms), want, String(ms));
 });

@@ -186,10 +186,11 @@ for (const { label, path } of CLIS) {
         .trim()
         .split('\n')
         .map((l) => l.split(' ')[0]),
-      ['c1', 'c2'],
+      ['c2', 'c1'],
     );
+    // Newest first, as dockerd lists them.
     const all = await docker(cli, env, ['ps', '-a', '--format', '{{.Names}}']);
-    assert.deepEqual(all.stdout.trim().split('\n'), ['c1', 'c2', 'c3']);
+    assert.deepEqual(all.stdout.trim().split('\n'), ['c3', 'c2', 'c1']);
     const ins = await docker(cli, env, ['inspect', 'c1']);
     assert.equal(ins.code, 0, show(ins));
     const [doc] = JSON.parse(ins.stdout) as {

@@ -18,10 +18,9 @@ export async function attach(ctx: EngineContext, call: Call): Promise<void> {
   const stream = flag(q, 'stream');
   const logs = flag(q, 'logs');
   if (!stream && !logs) throw new ApiError(400, 'either logs or stream must be set');
-  // A created container may be attached to before it starts (`docker run`).
-  if (stream && !c.running && c.status !== 'created') {
-    throw new ApiError(409, `You cannot attach to a stopped container, start it first`);
-  }
+  // A container that is not running may be attached to, as dockerd allows: the stream
+  // waits for its start (`docker run`, `docker start -a`). The Docker CLI's own `attach`
+  // refuses a stopped container before asking ("You cannot attach to a stopped container").
   const session = await openSession(req, res, {
     framed: !c.tty,
     mediaType: ctx.mediaType(version, c.tty),
@@ -37,7 +36,7 @@ export async function attach(ctx: EngineContext, call: Call): Promise<void> {
     if (wantOut) session.stdout.write(c.stdout.history());
     if (wantErr && !c.tty) session.stderr.write(c.stderr.history());
   }
-  if (!stream || (!c.running && c.status !== 'created')) {
+  if (!stream) {
     await session.close();
     return;
   }

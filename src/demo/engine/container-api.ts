@@ -22,19 +22,20 @@ export function list(ctx: EngineContext, { res, query }: Call): void {
     [...filters.keys()].some((k) => k !== 'status') ||
     (filters.get('status') ?? []).some((s) => s !== 'running');
   const limit = Number(query.get('limit') ?? -1);
-  const found = ctx.containers.filter((c) => (all || c.running) && psMatches(c, filters));
+  // Newest first, as dockerd lists them.
+  const found = ctx.containers.filter((c) => (all || c.running) && psMatches(c, filters)).reverse();
   const listed = Number.isInteger(limit) && limit > 0 ? found.slice(0, limit) : found;
   sendJson(
     res,
     200,
-    listed.map((c) => c.summary()),
+    listed.map((c) => c.summary(ctx.networkId)),
     ctx.headers,
   );
 }
 
 /** `GET /containers/{id}/json` (`docker inspect`). */
 export function inspect(ctx: EngineContext, { res, params }: Call): void {
-  sendJson(res, 200, ctx.mustContainer(params.id!).inspect(), ctx.headers);
+  sendJson(res, 200, ctx.mustContainer(params.id!).inspect(ctx.networkId), ctx.headers);
 }
 
 /** `POST /containers/{id}/start`: 204, or 304 when it already runs. */
@@ -74,6 +75,23 @@ export async function stop(ctx: EngineContext, { req, res, params }: Call): Prom
   }
   await c.kill(15);
   ctx.events.container(c, 'stop');
+  res.writeHead(204, ctx.headers);
+  res.end();
+}
+
+/**
+ * `POST /containers/{id}/restart`: a running container is stopped (SIGTERM) first, then
+ * started; 204. Events as dockerd's: kill, die, stop, start, restart.
+ */
+export async function restart(ctx: EngineContext, { req, res, params }: Call): Promise<void> {
+  const c = ctx.mustContainer(params.id!);
+  await readJson(req);
+  if (c.running) {
+    await c.kill(15);
+    ctx.events.container(c, 'stop');
+  }
+  c.start(ctx.nextPid());
+  ctx.events.container(c, 'restart');
   res.writeHead(204, ctx.headers);
   res.end();
 }

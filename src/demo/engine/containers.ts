@@ -29,7 +29,11 @@ export interface ContainerSpec {
   openStdin?: boolean;
   /** Close the main process's stdin when the first attached client's stdin ends; default true. */
   stdinOnce?: boolean;
-  /** Start running (default true); false makes an exited container. */
+  /**
+   * Keep running (default true); false makes an exited container: its command runs once
+   * with stdin closed before the engine listens (killed after 1 s), so its logs and exit
+   * status are the command's.
+   */
   running?: boolean;
   /** Environment `KEY=value` pairs. */
   env?: string[];
@@ -50,6 +54,98 @@ export const defaultContainers: ContainerSpec[] = [
   { name: 'c3', cmd: ['echo', 'done'], running: false },
 ];
 
+/**
+ * `HostConfig` of `docker inspect` as dockerd 20.10 fills it for `docker run` without
+ * options (nothing of it is enforced: the demo has no kernel objects).
+ */
+const HOST_CONFIG_DEFAULTS = {
+  Binds: null,
+  ContainerIDFile: '',
+  LogConfig: { Type: 'json-file', Config: {} },
+  NetworkMode: 'none',
+  PortBindings: {},
+  RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+  AutoRemove: false,
+  VolumeDriver: '',
+  VolumesFrom: null,
+  CapAdd: null,
+  CapDrop: null,
+  CgroupnsMode: 'host',
+  Dns: [],
+  DnsOptions: [],
+  DnsSearch: [],
+  ExtraHosts: null,
+  GroupAdd: null,
+  IpcMode: 'private',
+  Cgroup: '',
+  Links: null,
+  OomScoreAdj: 0,
+  PidMode: '',
+  Privileged: false,
+  PublishAllPorts: false,
+  ReadonlyRootfs: false,
+  SecurityOpt: null,
+  UTSMode: '',
+  UsernsMode: '',
+  ShmSize: 67108864,
+  Runtime: 'runc',
+  ConsoleSize: [0, 0],
+  Isolation: '',
+  CpuShares: 0,
+  Memory: 0,
+  NanoCpus: 0,
+  CgroupParent: '',
+  BlkioWeight: 0,
+  BlkioWeightDevice: [],
+  BlkioDeviceReadBps: [],
+  BlkioDeviceWriteBps: [],
+  BlkioDeviceReadIOps: [],
+  BlkioDeviceWriteIOps: [],
+  CpuPeriod: 0,
+  CpuQuota: 0,
+  CpuRealtimePeriod: 0,
+  CpuRealtimeRuntime: 0,
+  CpusetCpus: '',
+  CpusetMems: '',
+  Devices: [],
+  DeviceCgroupRules: null,
+  DeviceRequests: null,
+  KernelMemory: 0,
+  KernelMemoryTCP: 0,
+  MemoryReservation: 0,
+  MemorySwap: 0,
+  MemorySwappiness: null,
+  OomKillDisable: false,
+  PidsLimit: null,
+  Ulimits: [],
+  CpuCount: 0,
+  CpuPercent: 0,
+  IOMaximumIOps: 0,
+  IOMaximumBandwidth: 0,
+  Init: false,
+  MaskedPaths: [],
+  ReadonlyPaths: [],
+};
+
+/** `NetworkSettings` of `docker inspect` for a container without an address (dockerd 20.10). */
+const NETWORK_SETTINGS_DEFAULTS = {
+  Bridge: '',
+  HairpinMode: false,
+  LinkLocalIPv6Address: '',
+  LinkLocalIPv6PrefixLen: 0,
+  Ports: {},
+  SecondaryIPAddresses: null,
+  SecondaryIPv6Addresses: null,
+  EndpointID: '',
+  Gateway: '',
+  GlobalIPv6Address: '',
+  GlobalIPv6PrefixLen: 0,
+  IPAddress: '',
+  IPPrefixLen: 0,
+  IPv6Gateway: '',
+  MacAddress: '',
+};
+
 const iso = (t: number) => new Date(t).toISOString();
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -63,13 +159,22 @@ export function imageIdFor(name: string): string {
   return `sha256:${containerIdFor('image:' + name)}`;
 }
 
-function ago(ms: number): string {
-  const s = Math.max(1, Math.round(ms / 1000));
-  if (s < 60) return s === 1 ? 'Less than a second' : `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m < 60) return m === 1 ? 'About a minute' : `${m} minutes`;
-  const h = Math.round(m / 60);
-  return h === 1 ? 'About an hour' : `${h} hours`;
+/** go-units' HumanDuration, which dockerd's `ps` status uses (`Up 5 seconds`). */
+export function humanDuration(ms: number): string {
+  const s = Math.trunc(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.trunc(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(ms / 3_600_000);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.trunc(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.trunc(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.trunc(h / 24 / 30)} months`;
+  return `${Math.trunc(ms / 3_600_000 / 24 / 365)} years`;
 }
 
 /**
@@ -217,12 +322,37 @@ export class Container extends EventEmitter {
     return this.startedAt ? 'exited' : 'created';
   }
 
+  /**
+   * `NetworkSettings.Networks` as dockerd shows it: one endpoint for the container's
+   * network mode (`none`, or a network docker-compose created), no address.
+   */
+  private networks(networkId: (name: string) => string | undefined): Record<string, unknown> {
+    const endpoint = {
+      IPAMConfig: null,
+      Links: null,
+      Aliases: null,
+      NetworkID: networkId(this.networkMode) ?? '',
+      EndpointID: this.running ? containerIdFor(`endpoint:${this.id}`) : '',
+      Gateway: '',
+      IPAddress: '',
+      IPPrefixLen: 0,
+      IPv6Gateway: '',
+      GlobalIPv6Address: '',
+      GlobalIPv6PrefixLen: 0,
+      MacAddress: '',
+      DriverOpts: null,
+    };
+    return { [this.networkMode]: endpoint };
+  }
+
   /** The entry of `GET /containers/json` (`docker ps`). */
-  summary(): Record<string, unknown> {
+  summary(
+    networkId: (name: string) => string | undefined = () => undefined,
+  ): Record<string, unknown> {
     const status = this.running
-      ? `Up ${ago(Date.now() - this.startedAt)}`
+      ? `Up ${humanDuration(Date.now() - this.startedAt)}`
       : this.startedAt
-        ? `Exited (${this.exitCode}) ${ago(Date.now() - this.finishedAt)} ago`
+        ? `Exited (${this.exitCode}) ${humanDuration(Date.now() - this.finishedAt)} ago`
         : 'Created';
     return {
       Id: this.id,
@@ -236,13 +366,16 @@ export class Container extends EventEmitter {
       State: this.status,
       Status: status,
       HostConfig: { NetworkMode: this.networkMode },
-      NetworkSettings: { Networks: {} },
+      NetworkSettings: { Networks: this.networks(networkId) },
       Mounts: [],
     };
   }
 
-  /** The body of `GET /containers/{id}/json` (`docker inspect`). */
-  inspect(): Record<string, unknown> {
+  /** The body of `GET /containers/{id}/json` (`docker inspect`), with dockerd's fields. */
+  inspect(
+    networkId: (name: string) => string | undefined = () => undefined,
+  ): Record<string, unknown> {
+    const files = `/var/lib/hijack-demo/containers/${this.id}`;
     return {
       Id: this.id,
       Created: iso(this.created),
@@ -262,6 +395,11 @@ export class Container extends EventEmitter {
         FinishedAt: this.finishedAt ? iso(this.finishedAt) : ZERO_TIME,
       },
       Image: this.imageId,
+      // No file exists: the demo has no file system. dockerd's paths, for tools that read them.
+      ResolvConfPath: `${files}/resolv.conf`,
+      HostnamePath: `${files}/hostname`,
+      HostsPath: `${files}/hosts`,
+      LogPath: `${files}/${this.id}-json.log`,
       Name: `/${this.name}`,
       RestartCount: 0,
       Driver: 'hijack-demo',
@@ -271,10 +409,9 @@ export class Container extends EventEmitter {
       AppArmorProfile: '',
       ExecIDs: null,
       HostConfig: {
+        ...HOST_CONFIG_DEFAULTS,
         NetworkMode: this.networkMode,
         AutoRemove: this.autoRemove,
-        Init: false,
-        LogConfig: { Type: 'json-file', Config: {} },
       },
       GraphDriver: { Data: null, Name: 'hijack-demo' },
       Mounts: [],
@@ -291,11 +428,18 @@ export class Container extends EventEmitter {
         Env: this.env,
         Cmd: this.cmd,
         Image: this.image,
+        Volumes: null,
         WorkingDir: '',
         Entrypoint: null,
+        OnBuild: null,
         Labels: this.labels,
       },
-      NetworkSettings: { Networks: {}, Ports: {}, SandboxID: '', SandboxKey: '' },
+      NetworkSettings: {
+        ...NETWORK_SETTINGS_DEFAULTS,
+        SandboxID: '',
+        SandboxKey: '',
+        Networks: this.networks(networkId),
+      },
     };
   }
 }

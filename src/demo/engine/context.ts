@@ -45,6 +45,8 @@ export class EngineContext {
   readonly openAnswers = new Set<ServerResponse>();
   /** The network records. */
   readonly networks = new Networks();
+  /** The id of the network named `name` (a container's network mode), if it exists. */
+  readonly networkId = (name: string): string | undefined => this.networks.find(name)?.Id;
   /** What the engine did, for `GET /events`. */
   readonly events = new EventLog();
   /** Headers on every answer, as dockerd sends them. */

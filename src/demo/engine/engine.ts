@@ -58,6 +58,12 @@ export interface Engine {
   container(ref: string): Container | undefined;
   /** The number of exec and attach streams open now. */
   readonly openStreams: number;
+  /**
+   * Writes `line` to every open exec and attach stream (stderr, or a TTY's output) so the
+   * client's user reads why the stream is about to end; resolves with the bytes written.
+   * close() sends {@link ENGINE_STOPPING} this way unless announce() was called first.
+   */
+  announce(line: string): Promise<number>;
 }
 
 function assertVersion(v: string | undefined, name: string): string | undefined {
@@ -68,6 +74,27 @@ function assertVersion(v: string | undefined, name: string): string | undefined 
     );
   }
   return v;
+}
+
+/** The line close() writes to open streams (see {@link Engine.announce}). */
+export const ENGINE_STOPPING =
+  'demo engine: stopping; this stream ends now (docker exec then exits 255: the exit code ' +
+  'cannot be read once the engine is gone)';
+
+/** How long a `running: false` container's command may run before it is killed (ms). */
+const RUN_ONCE_LIMIT = 1000;
+
+/**
+ * Lets a container declared `running: false` finish its command with its stdin closed; a
+ * command still running after {@link RUN_ONCE_LIMIT} is killed (status 137).
+ */
+async function runToEnd(c: Container): Promise<void> {
+  c.stdin?.end();
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((r) => (timer = setTimeout(r, RUN_ONCE_LIMIT)));
+  await Promise.race([c.wait(), limit]);
+  clearTimeout(timer);
+  if (c.running) await c.kill(9);
 }
 
 /**
@@ -107,6 +134,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
   if (!options.commands?.sh) commands.set('sh', createShell(commands));
   const specs = options.containers ?? defaultContainers;
+  const ranOnce: Promise<void>[] = [];
   const containers: Container[] = [];
   const ctx = new EngineContext(apiVersion, minApiVersion, commands, containers);
   for (const spec of specs) {
@@ -124,15 +152,20 @@ export function createEngine(options: EngineOptions = {}): Engine {
     }
     const c = new Container(spec, commands);
     ctx.addContainer(c);
-    if (spec.running ?? true) c.start(ctx.nextPid());
-    else {
-      // An exited container: it ran once and finished with its command's status 0.
-      c.startedAt = c.finishedAt = c.created;
-    }
+    c.start(ctx.nextPid());
+    // An exited container has run its command once, as dockerd's would have: its output is
+    // in its logs (`docker logs c3` prints `done`) and its status is the command's.
+    if (spec.running === false) ranOnce.push(runToEnd(c));
   }
 
   let dockerHost = '';
   let closing = false;
+  let announced = false;
+  const announce = async (line: string): Promise<number> => {
+    announced = true;
+    const sent = await Promise.all([...ctx.sessions].map((s) => s.notice(line)));
+    return sent.reduce((a, b) => a + b, 0);
+  };
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://engine');
@@ -216,6 +249,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return ctx.sessions.size;
     },
     async listen() {
+      await Promise.all(ranOnce);
       try {
         await listenOnce();
       } catch (err) {
@@ -247,9 +281,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
       }
       return dockerHost;
     },
+    announce,
     async close() {
       if (closing) return;
       closing = true;
+      if (!announced) await announce(ENGINE_STOPPING);
       for (const e of ctx.execs.values()) e.abort.abort();
       await Promise.all(containers.map((c) => c.kill()));
       for (const res of ctx.openAnswers) res.end();

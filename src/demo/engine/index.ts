@@ -6,7 +6,7 @@
  *
  * @module
  */
-export { createEngine, type Engine, type EngineOptions } from './engine.js';
+export { createEngine, ENGINE_STOPPING, type Engine, type EngineOptions } from './engine.js';
 export { Container, containerIdFor, defaultContainers, type ContainerSpec } from './containers.js';
 export {
   builtinCommands,

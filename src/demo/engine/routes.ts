@@ -5,6 +5,7 @@
  *
  * @module
  */
+import * as absent from './absent.js';
 import { attach } from './attach.js';
 import * as containers from './container-api.js';
 import * as creation from './container-create.js';
@@ -33,16 +34,17 @@ export const routes: readonly Route[] = [
     '`docker create` (built-in commands of the demo images)',
     creation.create,
   ),
-  r('DELETE /containers/{id}', '`docker rm` (force)', creation.remove),
-  r('GET /containers/{id}/json', '`docker inspect`', containers.inspect),
-  r('GET /containers/{id}/logs', '`docker logs` (follow, since, until, tail, timestamps)', logs),
-  r('POST /containers/{id}/start', 'start (204, 304 when running)', containers.start),
-  r('POST /containers/{id}/kill', 'kill (409 when not running)', containers.kill),
-  r('POST /containers/{id}/stop', 'stop', containers.stop),
-  r('POST /containers/{id}/wait', 'wait for the exit status', containers.wait),
-  r('POST /containers/{id}/resize', 'TTY size', containers.resize),
-  r('POST /containers/{id}/attach', '`docker attach` (hijacked)', attach),
-  r('POST /containers/{id}/exec', 'exec create', execs.create),
+  r('DELETE /containers/{id*}', '`docker rm` (force)', creation.remove),
+  r('GET /containers/{id*}/json', '`docker inspect`', containers.inspect),
+  r('GET /containers/{id*}/logs', '`docker logs` (follow, since, until, tail, timestamps)', logs),
+  r('POST /containers/{id*}/start', 'start (204, 304 when running)', containers.start),
+  r('POST /containers/{id*}/kill', 'kill (409 when not running)', containers.kill),
+  r('POST /containers/{id*}/stop', 'stop', containers.stop),
+  r('POST /containers/{id*}/restart', 'restart (stop, then start)', containers.restart),
+  r('POST /containers/{id*}/wait', 'wait for the exit status', containers.wait),
+  r('POST /containers/{id*}/resize', 'TTY size', containers.resize),
+  r('POST /containers/{id*}/attach', '`docker attach` (hijacked)', attach),
+  r('POST /containers/{id*}/exec', 'exec create', execs.create),
   r('POST /exec/{id}/start', 'exec start (hijacked)', execs.start),
   r('GET /exec/{id}/json', 'exec inspect', execs.inspect),
   r('POST /exec/{id}/resize', 'exec TTY size', execs.resize),
@@ -54,4 +56,8 @@ export const routes: readonly Route[] = [
   r('DELETE /networks/{id}', '`docker network rm`', networks.remove),
   r('POST /networks/{id}/connect', 'accepted, nothing to connect', networks.connect),
   r('POST /networks/{id}/disconnect', 'accepted, nothing to disconnect', networks.connect),
+  r('GET /volumes', '`docker volume ls` (there are no volumes)', absent.volumes),
+  r('GET /volumes/{name*}', '404 `no such volume` (for `docker inspect NAME`)', absent.volume),
+  r('GET /plugins', '`docker plugin ls` (there are no plugins)', absent.plugins),
+  r('GET /plugins/{name*}/json', '404 `not found` (for `docker inspect NAME`)', absent.plugin),
 ];

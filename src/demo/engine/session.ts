@@ -29,6 +29,11 @@ export interface Session {
   close(): Promise<void>;
   /** Resolves when the socket has closed (client gone or session closed). */
   closed: Promise<void>;
+  /**
+   * Writes `line` for the client's user: a stderr frame (a TTY stream: its output, on a
+   * line of its own); resolves with the bytes put on the wire (0 when the stream has ended).
+   */
+  notice(line: string): Promise<number>;
 }
 
 /** Options of {@link openSession}. */
@@ -96,7 +101,15 @@ export async function openSession(
     else socket.once('close', () => resolve());
   });
   let closing: Promise<void> | null = null;
+  const notice = (line: string): Promise<number> => {
+    const text = Buffer.from(opts.framed ? `${line}\n` : `\r\n${line}\r\n`);
+    return new Promise((resolve) => {
+      if (closing || socket.destroyed || stderr.writableEnded) return resolve(0);
+      stderr.write(text, (err) => resolve(err ? 0 : text.length + (opts.framed ? 8 : 0)));
+    });
+  };
   return {
+    notice,
     socket,
     stdin,
     stdout,
