@@ -7,7 +7,8 @@
  *    (test/peers/go/takeover-load) with fixed concurrency and duration.
  * 2. Keep-alive GET requests per second with trackConnections() on and off (wrk).
  * 3. Ordinary traffic on servers that can take over: keep-alive GET and 512-byte POST on
- *    node:http and Express, each with and without enableHijack (and with the tracker).
+ *    node:http and Express, each with and without enableHijack (and with the tracker, and
+ *    with a takeover filter that leaves every benchmarked request out).
  *
  * Servers run in their own processes pinned to CPU 0, load clients pinned to CPU 1 (when
  * taskset and two CPUs exist). Rounds alternate the servers; the best round counts.
@@ -87,7 +88,10 @@ function serve(kind: string): void {
     } else {
       server.on('request', answer);
     }
-    if (kind.includes('enable')) enableHijack(server);
+    // "filter": the app takes connections over on /attach only, and says so (takeover).
+    if (kind.includes('filter')) {
+      enableHijack(server, { takeover: (req) => req.url!.startsWith('/attach') });
+    } else if (kind.includes('enable')) enableHijack(server);
     if (kind.includes('track')) trackConnections(server);
   } else {
     throw new Error(`unknown HIJACK_BENCH_SERVER ${kind}`);
@@ -191,13 +195,23 @@ async function keepAlive(ctx: BenchContext) {
 }
 
 /** Server variants of the ordinary-traffic rows (plain node:http or Express, gated or not). */
-const GATED_KINDS = ['plain', 'enable', 'enable+track', 'express', 'express+enable'];
+const GATED_KINDS = [
+  'plain',
+  'enable',
+  'enable-filter',
+  'enable+track',
+  'express',
+  'express+enable',
+  'express+enable-filter',
+];
 const GATED_NAMES: Record<string, string> = {
   plain: 'node:http',
   enable: 'node:http + enableHijack()',
+  'enable-filter': 'node:http + enableHijack({ takeover: /attach only })',
   'enable+track': 'node:http + enableHijack() + trackConnections()',
   express: 'Express',
   'express+enable': 'Express + enableHijack()',
+  'express+enable-filter': 'Express + enableHijack({ takeover: /attach only })',
 };
 
 /** Keep-alive GET and 512-byte POST on each variant, alternated, best run each. */
@@ -289,7 +303,7 @@ round(s), best run counts${pinnable ? '; servers pinned to CPU 0, clients to CPU
       ],
     ),
     '',
-    `Ordinary traffic on a server that can take connections over: keep-alive \`GET /\` and \`POST /\` with a 512-byte body the handler reads, \`wrk -t1 -c32 -d${g.seconds}s\` (POST through a wrk script), each fresh server warmed up for 1 s unmeasured, the five servers alternated ${g.rounds} times, best run counts. Ratios against the same server without enableHijack (target ≥ 0.95×).`,
+    `Ordinary traffic on a server that can take connections over: keep-alive \`GET /\` and \`POST /\` with a 512-byte body the handler reads, \`wrk -t1 -c32 -d${g.seconds}s\` (POST through a wrk script), each fresh server warmed up for 1 s unmeasured, the ${GATED_KINDS.length} servers alternated ${g.rounds} times, best run counts. Ratios against the same server without enableHijack (target ≥ 0.95×). \`takeover: /attach only\` is \`enableHijack(server, { takeover: (req) => req.url.startsWith('/attach') })\`: every request of the benchmark is one the filter leaves out.`,
     '',
     table(
       ['server', 'GET requests/s', 'GET ratio', 'POST requests/s', 'POST ratio'],
