@@ -9,6 +9,13 @@ import { collect, listen, readUntil, sleep, type Handler } from './util.js';
 const T = { timeout: 10_000 };
 const attachOnly = (req: http.IncomingMessage) => req.url!.startsWith('/attach');
 
+/** Takes the connection over and collects the head and what follows until EOF; closes it. */
+function takeAll(req: http.IncomingMessage, res: http.ServerResponse): Promise<Buffer> {
+  return hijack(req, res).then(({ socket, head }) =>
+    collect(head, socket).finally(() => socket.destroy()),
+  );
+}
+
 function filtered(h: Handler, takeover: (req: http.IncomingMessage) => boolean = attachOnly) {
   return listen(enableHijack(http.createServer(h), { takeover }));
 }
@@ -20,7 +27,7 @@ test(
     let got!: Promise<Buffer>;
     const l = await filtered((req, res) => {
       if (req.url === '/attach') {
-        got = hijack(req, res).then(({ socket, head }) => collect(head, socket));
+        got = takeAll(req, res);
       } else res.end('no');
     });
     try {
@@ -138,7 +145,7 @@ test('Upgrade and CONNECT are always picked, whatever the filter says', T, async
     let got!: Promise<Buffer>;
     const l = await filtered(
       (req, res) => {
-        got = hijack(req, res).then(({ socket, head }) => collect(head, socket));
+        got = takeAll(req, res);
       },
       () => false,
     );
@@ -159,8 +166,7 @@ test(
   async () => {
     let got!: Promise<Buffer>;
     const l = await filtered((req, res) => {
-      if (req.url === '/attach')
-        got = hijack(req, res).then(({ socket, head }) => collect(head, socket));
+      if (req.url === '/attach') got = takeAll(req, res);
       else res.end('plain');
     });
     try {
