@@ -453,6 +453,25 @@ export function ownedBody(
   return { ok: true, body: edited, refs };
 }
 
+/**
+ * The body step of an {@link OwnerPlan}, pure: {@link ownedBody} for the plan's body, with
+ * the create's `?name=` first among the objects to check (a name another identity's
+ * container has is refused). What the daemon must then confirm is in `refs`.
+ */
+export function planBody(plan: OwnerPlan, body: Buffer, path: string): OwnedBody {
+  const b = plan.body!;
+  const read = ownedBody(b.kind, body, plan.owner, b.route, path);
+  if (!read.ok || !b.name) return read;
+  const name: BodyRef = {
+    kind: 'container',
+    ref: b.name,
+    field: 'name',
+    byName: true,
+    ifExists: true,
+  };
+  return { ...read, refs: [name, ...read.refs] };
+}
+
 /** The objects a container create body names. */
 function createRefs(v: Obj, body: Buffer, route: string, path: string): BodyRef[] | OwnedBody {
   const refs: BodyRef[] = [];
