@@ -292,8 +292,7 @@ export function parseConfigText(text: string, name: string, dir = process.cwd())
             else if (bk === 'scope') {
               block.scope = scopeValue(ctx, bv);
               block.scopeSource = ctx.line(bkNode);
-            }
-            else if (bk === 'when') {
+            } else if (bk === 'when') {
               block.when = matcher(ctx, bv);
               hasWhen = Object.keys(block.when).length > 0;
             } else block.rules.push(...rules(ctx, bv, bk as RuleEffect));
