@@ -271,7 +271,8 @@ test(
         '',
       ].join('\n'),
     );
-    const r = await run(['policy', 'check', '--config', file]);
+    const check = (...args: string[]) => run(['policy', 'check', '--config', file, ...args]);
+    const r = await check();
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
@@ -290,7 +291,7 @@ test(
       /\n {2}dev: everyone's rules; scope owner \(from .*scope\.yaml:2\), objects labelled hijack\.owner=dev\n/,
     );
     // A flag wins over the file, and says so; without either, the default.
-    const flag = await run(['policy', 'check', '--config', file, '--scope', 'all']);
+    const flag = await check('--scope', 'all');
     assert.match(flag.stdout, /\n {2}Scope: all \(from flag --scope\)/);
     const none = await run(['policy', 'check', '--preset', 'readonly']);
     assert.match(none.stdout, /\n {2}Scope: all \(from default\): a client sees every object\n/);
@@ -299,16 +300,7 @@ test(
       'GET /v1.41/containers/web/json HTTP/1.1',
       'Host: d',
     ]);
-    const dev = await run([
-      'policy',
-      'check',
-      '--config',
-      file,
-      '--request',
-      inspect,
-      '--identity',
-      'dev',
-    ]);
+    const dev = await check('--request', inspect, '--identity', 'dev');
     assert.equal(dev.code, 0, dev.stderr);
     assert.equal(
       dev.stdout,
@@ -321,29 +313,11 @@ test(
         '',
       ].join('\n'),
     );
-    const ci = await run([
-      'policy',
-      'check',
-      '--config',
-      file,
-      '--request',
-      inspect,
-      '--identity',
-      'ci',
-    ]);
+    const ci = await check('--request', inspect, '--identity', 'ci');
     assert.equal(ci.code, 0, ci.stderr);
     assert.match(ci.stdout, /\nscope: all \(from block 1 \(.*scope\.yaml:7\)\)\n$/);
     const list = requestFile('list.http', ['GET /containers/json HTTP/1.1', 'Host: d']);
-    const l = await run([
-      'policy',
-      'check',
-      '--config',
-      file,
-      '--request',
-      list,
-      '--identity',
-      'dev',
-    ]);
+    const l = await check('--request', list, '--identity', 'dev');
     assert.match(
       l.stdout,
       /\nownership: forwarded as \/containers\/json\?filters=%7B%22label%22%3A%7B%22hijack\.owner%3Ddev%22%3Atrue%7D%7D: label=hijack\.owner=dev merged into filters/,
