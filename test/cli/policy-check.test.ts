@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 const root = new URL('../..', import.meta.url).pathname;
-const T = { timeout: 30_000 };
+// A hang guard, not a timing assertion: each run() starts node with tsx (seconds on a busy machine).
+const T = { timeout: 120_000 };
 let dir: string;
 let cli: string;
 const children: ChildProcess[] = [];
