@@ -302,6 +302,7 @@ export function settingsFromFlags(o: GatewayFlags): GatewaySettings {
       );
     }
     s.scope = o.scope as Scope;
+    s.scopeSource = 'flag --scope';
   }
   if (o.allowFingerprint?.length) {
     for (const f of o.allowFingerprint) {

@@ -12,6 +12,7 @@ import { HijackError } from '../errors.js';
 import { dryRun, parseDryRunIdentity } from '../gateway/dry-run.js';
 import { explainPolicy } from '../gateway/explain.js';
 import { identityLabel, identityView } from '../gateway/observe/identity.js';
+import { OWNER_LABEL } from '../gateway/policy/owner.js';
 import {
   exitCodeFor,
   formatCliError,
@@ -57,14 +58,21 @@ export async function runPolicyCheck(flags: PolicyCheckFlags, io: CliIO): Promis
     const who = parseDryRunIdentity(flags.identity, options);
     const raw = await readRequest(flags.request, io);
     const r = await dryRun(options, raw, who);
-    const id = r.identity ? identityLabel(identityView(r.identity)) : '';
+    const lines: string[] = [];
     if (r.allowed) {
       const body = r.bodyRules ? `; body rules from ${r.bodyRules} passed` : '';
-      io.stdout.write(`allowed (rule: ${r.rule}${body})${id ? `\nidentity: ${id}` : ''}\n`);
-      return EXIT.OK;
+      lines.push(`allowed (rule: ${r.rule}${body})`);
+    } else lines.push(`refused: ${r.status} ${r.message}`);
+    if (r.identity) lines.push(`identity: ${identityLabel(identityView(r.identity))}`);
+    if (r.scope) {
+      const label = r.scope.owner
+        ? `; its objects are labelled ${OWNER_LABEL}=${r.scope.owner}`
+        : '';
+      lines.push(`scope: ${r.scope.scope} (from ${r.scope.source})${label}`);
     }
-    io.stdout.write(`refused: ${r.status} ${r.message}${id ? `\nidentity: ${id}` : ''}\n`);
-    return EXIT.ERROR;
+    for (const l of r.ownership ?? []) lines.push(`ownership: ${l}`);
+    io.stdout.write(lines.join('\n') + '\n');
+    return r.allowed ? EXIT.OK : EXIT.ERROR;
   } catch (err) {
     io.stderr.write(formatCliError(err).replace(/^hijack gateway:/, 'hijack policy check:') + '\n');
     return exitCodeFor(err);
@@ -75,7 +83,7 @@ export async function runPolicyCheck(flags: PolicyCheckFlags, io: CliIO): Promis
 export const registerPolicy: RegisterCommand = (program, io, setExitCode) => {
   const check = new Command('check')
     .description(
-      "Print the effective gateway policy per identity, or (--request FILE) decide a raw HTTP/1 request as the gateway would: 'allowed' (exit 0) or 'refused: <status> <message>' (exit 1).",
+      "Print the effective gateway policy per identity (rules, body rules, scope, each with its source), or (--request FILE) decide a raw HTTP/1 request as the gateway would: 'allowed' (exit 0) or 'refused: <status> <message>' (exit 1), then the identity, its scope and, under scope owner, what ownership does with the request.",
     )
     .option('--request <file>', "a raw HTTP/1 request, head and body ('-' for stdin)")
     .option(

@@ -20,7 +20,7 @@
  *    its declared size against the policy's read limit (413), a JSON content type without
  *    content coding, no Upgrade (400). The body itself is decided by {@link admitBody} once
  *    read whole (400 unreadable, 403 a body rule), and forwarded as read.
- * 8. Scope owner ({@link ownerPlan}): a route that shows every identity's objects (403), an
+ * 9. Scope owner ({@link ownerPlan}): a route that shows every identity's objects (403), an
  *    unreadable `filters` (400); the plan names the objects to own, the pinned or filtered
  *    target and the create body to label. The objects are checked against the daemon after
  *    admission (forward/owner-lookup.ts: 404 as dockerd answers for a missing object), the

@@ -5,6 +5,11 @@
  * gateway builds ({@link createAdmitContext}), and its body, when the body rules read it,
  * by {@link admitBody}: the very code a live gateway runs, without an upstream.
  *
+ * Under scope owner the plan is the gateway's own ({@link ownerPlan} in admission,
+ * {@link planBody} on the body): the owner label refused or added, the list filter merged,
+ * the path pinned. What only the daemon can answer (who owns `abc`) is said as a condition:
+ * `allowed if dev owns container "abc"`, with the answer the gateway gives otherwise.
+ *
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -13,6 +18,17 @@ import { Duplex } from 'node:stream';
 import { HijackError } from '../errors.js';
 import { admit } from './admit.js';
 import { admitBody } from './policy/body-check.js';
+import {
+  notFound,
+  ownerName,
+  notOwnedInBody,
+  OWNER_LABEL,
+  planBody,
+  type BodyRef,
+  type OwnedKind,
+  type OwnerPlan,
+} from './policy/owner.js';
+import type { ScopeOf } from './policy/policy.js';
 import { createAdmitContext } from './server.js';
 import type { ClientIdentity, ConnectionFacts, GatewayOptions } from './types.js';
 
@@ -35,6 +51,14 @@ export interface DryRunResult {
   /** Where the body rules that passed come from, when the body or the query was checked. */
   bodyRules?: string;
   identity?: ClientIdentity;
+  /** The identity's scope and where it comes from; `owner` is its label value under scope owner. */
+  scope?: ScopeOf & { owner?: string };
+  /**
+   * Under scope owner, what ownership does with the request, one line each: the conditions
+   * only the daemon can decide (`allowed if dev owns container "abc"; else 404 …`) and the
+   * rewrites (owner label added, filters merged, path pinned).
+   */
+  ownership?: string[];
 }
 
 /**
@@ -147,6 +171,72 @@ function withBearer(rawHeaders: string[], secret: string): string[] {
 
 const strip = (m: string) => m.replace(/^hijack gateway: /, '');
 
+const KIND_NAMES: Readonly<Record<OwnedKind, string>> = {
+  container: 'container',
+  exec: 'exec instance',
+  volume: 'volume',
+  network: 'network',
+};
+
+/** What the gateway's path step (`checkPathRefs`, forward/owner-lookup.ts) does with a plan, as lines. */
+function describePathStep(
+  plan: OwnerPlan,
+  route: string | undefined,
+  apiVersion: string | undefined,
+): string[] {
+  const out: string[] = [];
+  const o = plan.owner;
+  for (const r of plan.refs) {
+    const what = `${KIND_NAMES[r.kind]} ${JSON.stringify(r.ref)}`;
+    const nf = notFound(r.kind, r.ref, r.answer, route, apiVersion);
+    if (r.answer === 'taken') {
+      out.push(
+        `refused (${nf.status}) if a container named ${JSON.stringify(r.ref)} exists and is not ${o}'s`,
+      );
+    } else {
+      const by = r.answer === 'list-filter' ? ' (named by a before/since filter)' : '';
+      out.push(
+        `allowed if ${o} owns ${what}${by}; else ${nf.status} ${strip(nf.message)}, as dockerd answers for a missing one`,
+      );
+    }
+  }
+  const pinned = plan.refs.find((r) => r.answer === 'missing');
+  if (plan.pin && pinned) {
+    out.push(
+      `forwarded as ${plan.pin.before}<full id of ${pinned.ref}>${plan.pin.after}, pinned to the object whose owner was checked`,
+    );
+  }
+  if (plan.target !== undefined) {
+    out.push(
+      `forwarded as ${plan.target}: label=${OWNER_LABEL}=${o} merged into filters, so only ${o}'s objects are listed`,
+    );
+  }
+  return out;
+}
+
+/** What the gateway's body step (`checkOwnedBody`, forward/owner-lookup.ts) does after {@link planBody}, as lines. */
+function describeBodyStep(plan: OwnerPlan, refs: BodyRef[], path: string): string[] {
+  const o = plan.owner;
+  const out: string[] = [];
+  if (plan.body!.kind !== 'network-connect') {
+    out.push(`the body is forwarded with the label ${OWNER_LABEL}=${o} added to its Labels`);
+  }
+  for (const r of refs) {
+    const what = `${KIND_NAMES[r.kind]} ${JSON.stringify(r.byName ? `/${r.ref}` : r.ref)} (${r.field})`;
+    if (r.ifExists) {
+      out.push(`refused (403) if ${what} exists and is not ${o}'s`);
+      continue;
+    }
+    const pin = r.pin
+      ? `; ${r.field} is then forwarded as the full id of ${JSON.stringify(r.ref)}`
+      : '';
+    out.push(
+      `allowed if ${o} owns ${what}; else 403 ${strip(notOwnedInBody(r, path).message)}${pin}`,
+    );
+  }
+  return out;
+}
+
 /**
  * Decides `raw` (a request head and its body, as a client sends them) as a gateway with
  * `options` would, for the client `who`. Never contacts an upstream.
@@ -190,12 +280,16 @@ export async function dryRun(
     who.facts,
     ctx,
   );
+  const scopeOf = (identity: ClientIdentity): DryRunResult['scope'] => {
+    const s = ctx.policy.scopeOf(identity);
+    return s.scope === 'owner' ? { ...s, owner: ownerName(identity) } : s;
+  };
   if (a.action === 'deny') {
     return {
       allowed: false,
       status: a.status,
       message: strip(a.message),
-      ...(a.identity ? { identity: a.identity } : {}),
+      ...(a.identity ? { identity: a.identity, scope: scopeOf(a.identity) } : {}),
     };
   }
   const rule = `${a.decision.rule.effect} ${a.decision.rule.text}${a.decision.rule.source ? ` from ${a.decision.rule.source}` : ''}`;
@@ -205,19 +299,37 @@ export async function dryRun(
     message: rule,
     rule,
     identity: a.identity,
+    scope: scopeOf(a.identity),
   };
+  const refused = (r: { status: number; message: string }): DryRunResult => ({
+    allowed: false,
+    status: r.status,
+    message: strip(r.message),
+    identity: a.identity,
+    scope: out.scope!,
+  });
   const rules = ctx.policy.bodyRules(a.identity);
+  if (a.bodyLimit !== undefined && body.length > a.bodyLimit) {
+    // The forwarder reads at most this much of a body it must read whole.
+    const m = `the request body is over the ${a.bodyLimit} bytes the policy reads`;
+    return refused({ status: 413, message: m });
+  }
   if (a.body) {
     const refusal = admitBody(a.body, body, a.decision.path);
-    if (refusal) {
-      return {
-        allowed: false,
-        status: refusal.status,
-        message: strip(refusal.message),
-        identity: a.identity,
-      };
-    }
+    if (refusal) return refused(refusal);
     out.bodyRules = a.body.rules.source;
   } else if (rules && a.decision.route === 'POST /build') out.bodyRules = rules.source;
+  const plan = a.owner;
+  if (plan) {
+    const lines = describePathStep(plan, a.decision.route, a.decision.apiVersion);
+    if (plan.body) {
+      const read = planBody(plan, body, a.decision.path);
+      if (!read.ok) return refused(read.refusal);
+      lines.push(...describeBodyStep(plan, read.refs, a.decision.path));
+    }
+    out.ownership = lines.length
+      ? lines
+      : ['nothing to check: the request names no container, exec, volume or network of anyone'];
+  }
   return out;
 }

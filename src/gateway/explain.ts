@@ -7,7 +7,8 @@
  */
 import { DEFAULT_MAX_JSON_BODY } from './policy/body-json.js';
 import type { Allowlist, BodyRules } from './policy/body-rules.js';
-import type { GatewayOptions, IdentityMatcher, Rule } from './types.js';
+import { OWNER_LABEL } from './policy/owner.js';
+import type { GatewayOptions, IdentityMatcher, Rule, Scope } from './types.js';
 
 const list = (a: Allowlist, none: string, all = 'any'): string =>
   a === '*'
@@ -66,9 +67,16 @@ export function describeMatcher(m: IdentityMatcher): string {
   return parts.join(' and ') || 'everybody';
 }
 
+/** `owner (from preset sandbox): …` for a scope and its source. */
+function describeScope(scope: Scope, source: string): string {
+  return scope === 'owner'
+    ? `owner (from ${source}): a client sees and touches only the containers, execs, volumes and networks labelled ${OWNER_LABEL}=<its name> (its token name, cert:CN, uid:N or addr:IP); what it creates gets that label`
+    : `all (from ${source}): a client sees every object`;
+}
+
 /**
  * The effective policy of `options` as lines of text: connections, everyone's rules, each
- * block's, and the body rules that apply, with the source of each.
+ * block's, the body rules and the ownership scope that apply, with the source of each.
  */
 export function explainPolicy(options: GatewayOptions): string {
   const out: string[] = [];
@@ -105,6 +113,11 @@ export function explainPolicy(options: GatewayOptions): string {
   for (const r of [...denies, ...allows]) out.push(`    ${ruleLine(r)}`);
   if (p.rules.length === 0) out.push('    (none)');
   body(p.body, '  ', false);
+  const top = {
+    scope: p.scope ?? 'all',
+    source: p.scope ? (p.scopeSource ?? 'the policy') : 'default',
+  };
+  out.push(`  Scope: ${describeScope(top.scope, top.source)}`);
   p.blocks.forEach((b, i) => {
     out.push(
       '',
@@ -118,14 +131,24 @@ export function explainPolicy(options: GatewayOptions): string {
     if (rules.length === 0) out.push('    (no rules of its own)');
     if (b.body) body(b.body, '  ', false);
     else if (p.body) out.push(`  Body rules: everyone's (${p.body.source})`);
+    if (b.scope) out.push(`  Scope: ${describeScope(b.scope, b.scopeSource ?? 'the policy')}`);
+    else out.push(`  Scope: everyone's (${top.scope})`);
   });
-  if (a.tokens.length && p.blocks.length) {
-    out.push('', 'By token (when the rest of a block matches too):');
+  if (a.tokens.length) {
+    out.push('', `By token${p.blocks.length ? ' (when the rest of a block matches too)' : ''}:`);
     for (const t of a.tokens) {
       const idx = p.blocks
         .map((b, i) => (b.when.token === undefined || b.when.token.includes(t.name) ? i + 1 : 0))
         .filter((i) => i > 0);
-      out.push(`  ${t.name}: everyone's rules${idx.length ? ` + block ${idx.join(', ')}` : ''}`);
+      // The last of its blocks that sets a scope wins, as Policy.scopeOf decides.
+      const last = idx.filter((i) => p.blocks[i - 1]!.scope).pop();
+      const b = last === undefined ? undefined : p.blocks[last - 1]!;
+      const scope = b?.scope ?? top.scope;
+      const source = b ? `block ${last}${b.scopeSource ? ` (${b.scopeSource})` : ''}` : top.source;
+      const label = scope === 'owner' ? `, objects labelled ${OWNER_LABEL}=${t.name}` : '';
+      out.push(
+        `  ${t.name}: everyone's rules${idx.length ? ` + block ${idx.join(', ')}` : ''}; scope ${scope} (from ${source})${label}`,
+      );
     }
   }
   return out.join('\n') + '\n';

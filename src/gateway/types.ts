@@ -73,6 +73,8 @@ export interface RuleBlock {
   body?: BodyRules;
   /** Ownership scope for matching clients (the last matching block with one wins); see src/gateway/policy/owner.ts. */
   scope?: Scope;
+  /** Where `scope` comes from, for `hijack policy check` (`gateway.yaml:12`). */
+  scopeSource?: string;
 }
 
 /** The whole policy as data. Compile with `compilePolicy(spec)`. */
@@ -94,6 +96,8 @@ export interface PolicySpec {
    * every object. Blocks may set their own.
    */
   scope?: Scope;
+  /** Where `scope` comes from, for `hijack policy check`: `flag --scope`, `preset sandbox`, `gateway.yaml:3`. */
+  scopeSource?: string;
   /** Longest request target accepted, in bytes; longer gets 414. Default 4096. */
   maxTargetLength?: number;
 }

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 const root = new URL('../..', import.meta.url).pathname;
-const T = { timeout: 30_000 };
+// A hang guard, not a timing assertion: each run() starts node with tsx (seconds on a busy machine).
+const T = { timeout: 120_000 };
 let dir: string;
 let cli: string;
 const children: ChildProcess[] = [];
@@ -89,8 +90,16 @@ test('policy check: prints the policy per identity with the source of every rule
     r.stdout,
     /Body rules from .*gateway\.yaml:8, .*\n(.*\n)*? +containers\.binds, volumes\.bind +\/srv\/ci/,
   );
-  assert.match(r.stdout, /ci: everyone's rules \+ block 1/);
-  assert.match(r.stdout, /dev: everyone's rules\n/);
+  assert.match(r.stdout, /ci: everyone's rules \+ block 1; scope owner \(from preset sandbox\)/);
+  assert.match(
+    r.stdout,
+    /dev: everyone's rules; scope owner \(from preset sandbox\), objects labelled hijack\.owner=dev\n/,
+  );
+  assert.match(
+    r.stdout,
+    /\n {2}Scope: owner \(from preset sandbox\): a client sees and touches only/,
+  );
+  assert.match(r.stdout, /Block 1, [^\n]*\n(.*\n)*? {2}Scope: everyone's \(owner\)\n/);
   // `gateway --explain` prints the same and does not listen.
   const g = await run(['gateway', '--config', join(dir, 'gateway.yaml'), '--explain']);
   assert.equal(g.code, 0, g.stderr);
@@ -108,7 +117,7 @@ test('policy check --request: allowed and refused, with the rule that decided', 
   assert.equal(r1.code, 1, r1.stderr);
   assert.equal(
     r1.stdout,
-    'refused: 403 HostConfig.Privileged is not allowed (rule: containers.privileged from preset sandbox)\nidentity: token dev\n',
+    'refused: 403 HostConfig.Privileged is not allowed (rule: containers.privileged from preset sandbox)\nidentity: token dev\nscope: owner (from preset sandbox); its objects are labelled hijack.owner=dev\n',
   );
   const ok = requestFile(
     'ok.http',
@@ -119,7 +128,7 @@ test('policy check --request: allowed and refused, with the rule that decided', 
   assert.equal(r2.code, 0, r2.stderr);
   assert.match(
     r2.stdout,
-    /^allowed \(rule: allow POST \/containers\/create from preset sandbox; body rules from preset sandbox passed\)\nidentity: token dev\n$/,
+    /^allowed \(rule: allow POST \/containers\/create from preset sandbox; body rules from preset sandbox passed\)\nidentity: token dev\nscope: owner .*\nownership: the body is forwarded with the label hijack\.owner=dev added to its Labels\n$/,
   );
   // Block 1's body rules for ci: a bind under /srv/ci passes, for dev it does not.
   const bind = requestFile(
@@ -244,3 +253,75 @@ test('policy check: bad input and usage errors', T, async () => {
     /allowed \(rule: allow GET,HEAD \/_ping from preset readonly\)\nidentity: uid 1000/,
   );
 });
+
+test(
+  'policy check: each identity’s scope and where it comes from; dry runs say what ownership does',
+  T,
+  async () => {
+    const file = join(dir, 'scope.yaml');
+    writeFileSync(
+      file,
+      [
+        'preset: readonly',
+        'scope: owner',
+        'auth:',
+        '  tokenFile: tokens',
+        'blocks:',
+        '  - when: { token: [ci] }',
+        '    scope: all',
+        '',
+      ].join('\n'),
+    );
+    const check = (...args: string[]) => run(['policy', 'check', '--config', file, ...args]);
+    const r = await check();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /\n {2}Scope: owner \(from .*scope\.yaml:2\): a client sees and touches only/,
+    );
+    assert.match(
+      r.stdout,
+      /Block 1, [^\n]*\n(.*\n)*? {2}Scope: all \(from .*scope\.yaml:7\): a client sees every object\n/,
+    );
+    assert.match(
+      r.stdout,
+      /\n {2}ci: everyone's rules \+ block 1; scope all \(from block 1 \(.*scope\.yaml:7\)\)\n/,
+    );
+    assert.match(
+      r.stdout,
+      /\n {2}dev: everyone's rules; scope owner \(from .*scope\.yaml:2\), objects labelled hijack\.owner=dev\n/,
+    );
+    // A flag wins over the file, and says so; without either, the default.
+    const flag = await check('--scope', 'all');
+    assert.match(flag.stdout, /\n {2}Scope: all \(from flag --scope\)/);
+    const none = await run(['policy', 'check', '--preset', 'readonly']);
+    assert.match(none.stdout, /\n {2}Scope: all \(from default\): a client sees every object\n/);
+    // Dry runs: dev's inspect of a container depends on the daemon; ci's does not.
+    const inspect = requestFile('inspect.http', [
+      'GET /v1.41/containers/web/json HTTP/1.1',
+      'Host: d',
+    ]);
+    const dev = await check('--request', inspect, '--identity', 'dev');
+    assert.equal(dev.code, 0, dev.stderr);
+    assert.equal(
+      dev.stdout,
+      [
+        'allowed (rule: allow GET /containers/{id}/json from preset readonly)',
+        'identity: token dev',
+        'scope: owner (from ' + file + ':2); its objects are labelled hijack.owner=dev',
+        'ownership: allowed if dev owns container "web"; else 404 No such container: web, as dockerd answers for a missing one',
+        'ownership: forwarded as /v1.41/containers/<full id of web>/json, pinned to the object whose owner was checked',
+        '',
+      ].join('\n'),
+    );
+    const ci = await check('--request', inspect, '--identity', 'ci');
+    assert.equal(ci.code, 0, ci.stderr);
+    assert.match(ci.stdout, /\nscope: all \(from block 1 \(.*scope\.yaml:7\)\)\n$/);
+    const list = requestFile('list.http', ['GET /containers/json HTTP/1.1', 'Host: d']);
+    const l = await check('--request', list, '--identity', 'dev');
+    assert.match(
+      l.stdout,
+      /\nownership: forwarded as \/containers\/json\?filters=%7B%22label%22%3A%7B%22hijack\.owner%3Ddev%22%3Atrue%7D%7D: label=hijack\.owner=dev merged into filters/,
+    );
+  },
+);

@@ -9,12 +9,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway, type Gateway } from '../../src/gateway/index.js';
 import { parseRule } from '../../src/gateway/policy/index.js';
 import { hashToken } from '../../src/gateway/identity/tokens.js';
+import { dryRun, parseDryRunIdentity } from '../../src/gateway/dry-run.js';
+import { parseGatewayArgs } from '../../src/cli/gateway-args.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -262,4 +264,56 @@ test('owner forward: a lookup that fails is a 502, nothing forwarded', async () 
   } finally {
     failLookups = false;
   }
+});
+
+test('owner forward: the dry run (hijack policy check --request) says what this gateway sends up', async () => {
+  const tokens = join(dir, 'tokens');
+  writeFileSync(tokens, 'alice:alice-secret-0123456789\nbob:bob-secret-0123456789ab\n');
+  const options = parseGatewayArgs(
+    ['--allow', '* /**', '--scope', 'owner', '--token-file', tokens],
+    {},
+  );
+  const who = parseDryRunIdentity('alice', options);
+  const both = async (method: string, path: string, body?: string) => {
+    const head = [`${method} ${path} HTTP/1.1`, 'Host: d', 'Content-Type: application/json'];
+    if (body !== undefined) head.push(`Content-Length: ${Buffer.byteLength(body)}`);
+    const dry = await dryRun(
+      options,
+      Buffer.from(`${head.join('\r\n')}\r\n\r\n${body ?? ''}`),
+      who,
+    );
+    seen.length = 0;
+    const live = await send('alice', method, path, body);
+    return { dry, live, up: seen[0] };
+  };
+  // A path object: the dry run's pinned target, with the full id the daemon gave.
+  const stop = await both('POST', '/v1.41/containers/web/stop?t=1');
+  assert.equal(stop.live.status, 201);
+  const pinned = /^forwarded as (.+), pinned/.exec(stop.dry.ownership![1]!)![1]!;
+  assert.equal(pinned.replace('<full id of web>', A), stop.up!.url);
+  // Another's: the dry run's "else" is the gateway's answer.
+  const other = await both('POST', '/containers/db/stop');
+  assert.equal(other.live.status, 404);
+  assert.match(
+    other.dry.ownership![0]!,
+    new RegExp(`; else 404 ${JSON.parse(other.live.body).message}, as dockerd answers`),
+  );
+  // A list: the dry run's target is the one forwarded, byte for byte.
+  const f = encodeURIComponent('{"status":["running"]}');
+  const list = await both('GET', `/v1.41/containers/json?all=1&filters=${f}`);
+  assert.equal(/^forwarded as (\S+): /.exec(list.dry.ownership![0]!)![1]!, list.up!.url);
+  // A create: labelled as the dry run says; a body naming another's container is refused by both.
+  const create = await both('POST', '/containers/create', '{"Image":"x"}');
+  assert.deepEqual(create.dry.ownership, [
+    'the body is forwarded with the label hijack.owner=alice added to its Labels',
+  ]);
+  assert.equal(create.up!.body, '{"Labels":{"hijack.owner":"alice"},"Image":"x"}');
+  const foreign = await both('POST', '/containers/create', '{"HostConfig":{"VolumesFrom":["db"]}}');
+  assert.equal(foreign.live.status, 403);
+  assert.match(
+    foreign.dry.ownership![1]!,
+    /^allowed if alice owns container "db" \(HostConfig\.VolumesFrom\[0\]\); else 403 (.*); HostConfig/,
+  );
+  const elseMsg = /; else 403 (.*); HostConfig/.exec(foreign.dry.ownership![1]!)![1]!;
+  assert.equal(`hijack gateway: ${elseMsg}`, JSON.parse(foreign.live.body).message);
 });

@@ -476,10 +476,25 @@ test('owner: admission under scope owner reads create bodies whole and lets cont
   const facts = { transport: 'tcp' as const, address: '127.0.0.1' };
   const net = admit(req('POST', '/v1.41/networks/create'), facts, ctx);
   assert.equal(net.action, 'allow');
+  // The sandbox's network rules read the body, and scope owner labels it.
   assert.ok(
-    net.action === 'allow' && net.owner?.body?.kind === 'network-create' && net.body === undefined,
+    net.action === 'allow' &&
+      net.owner?.body?.kind === 'network-create' &&
+      net.body?.kind === 'network-create',
   );
   assert.equal(net.action === 'allow' && net.bodyLimit, 1 << 20);
+  // Scope owner without body rules still reads a create body whole, to label it.
+  const bare = parseGatewayArgs(['--scope', 'owner', '--allow', 'POST /networks/create'], {});
+  const bareNet = admit(req('POST', '/v1.41/networks/create'), facts, {
+    ...ctx,
+    policy: compilePolicy(bare.policy),
+  });
+  assert.ok(
+    bareNet.action === 'allow' &&
+      bareNet.owner?.body?.kind === 'network-create' &&
+      bareNet.body === undefined &&
+      bareNet.bodyLimit === 1 << 20,
+  );
   const text = admit(req('POST', '/v1.41/networks/create', 'text/plain'), facts, ctx);
   assert.equal(text.action === 'deny' && text.status, 400);
   const create = admit(req('POST', '/v1.41/containers/create'), facts, ctx);

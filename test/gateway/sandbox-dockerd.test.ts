@@ -92,6 +92,9 @@ test(
   { timeout: 120_000 },
   async (t) => {
     if (!requirePeer(t, DOCKER) || !needDockerd(t, d)) return;
+    // The issue's proof is with the Docker CLI 28 (its create bodies are what is checked).
+    const version = await docker(['version', '--format', '{{.Client.Version}}']);
+    assert.match(version.out, /^28\./, version.err);
     const img = d!.image;
     const none = ['--network', 'none'];
     const cases: [string[], RegExp][] = [
@@ -177,6 +180,21 @@ test(
     ]);
     assert.equal(cat.code, 0, cat.err);
     assert.equal(cat.out, 'hello from the allowed root\n');
+    // The root check is lexical, as dockerd cleans the path: `//`, `..` that stays under the
+    // root and a trailing `/` are the same bind.
+    const odd = await docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--mount',
+      `type=bind,src=${root}//sub/../sub/,dst=/w,readonly`,
+      img,
+      'cat',
+      '/w/hello.txt',
+    ]);
+    assert.equal(odd.code, 0, odd.err);
+    assert.equal(odd.out, 'hello from the allowed root\n');
     const run = await docker(['run', '-d', '--network', 'none', img, 'sleep', '600']);
     assert.equal(run.code, 0, run.err);
     const id = run.out.trim();

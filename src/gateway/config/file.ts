@@ -42,6 +42,10 @@ class Ctx {
     const p = this.lc.linePos(off);
     return `${this.name}:${p.line}:${p.col}`;
   }
+  /** `file:line` of a node, as sources of rules read in messages. */
+  line(node: Node | null | undefined): string {
+    return this.at(node).replace(/:\d+$/, '');
+  }
   fail(node: Node | null | undefined, msg: string): never {
     throw new HijackError('ERR_CONFIG', `${this.at(node)}: ${msg}`, { file: this.name });
   }
@@ -160,7 +164,7 @@ function yamlBool(ctx: Ctx, node: Node, what: string): boolean {
  * keys given overriding them; the source in messages is the file and line of `body`.
  */
 function bodyRules(ctx: Ctx, keyNode: Node, node: Node): BodyRules {
-  const r: BodyRules = sandboxBodyRules([], '*', ctx.at(keyNode).replace(/:\d+$/, ''));
+  const r: BodyRules = sandboxBodyRules([], '*', ctx.line(keyNode));
   const known = [...BODY_FLAGS, ...BODY_LISTS, 'requireLimits'];
   for (const [k, , v] of entries(ctx, node, 'body', known)) {
     if ((BODY_FLAGS as readonly string[]).includes(k)) {
@@ -285,8 +289,10 @@ export function parseConfigText(text: string, name: string, dir = process.cwd())
             'scope',
           ])) {
             if (bk === 'body') block.body = bodyRules(ctx, bkNode, bv);
-            else if (bk === 'scope') block.scope = scopeValue(ctx, bv);
-            else if (bk === 'when') {
+            else if (bk === 'scope') {
+              block.scope = scopeValue(ctx, bv);
+              block.scopeSource = ctx.line(bkNode);
+            } else if (bk === 'when') {
               block.when = matcher(ctx, bv);
               hasWhen = Object.keys(block.when).length > 0;
             } else block.rules.push(...rules(ctx, bv, bk as RuleEffect));
@@ -382,6 +388,7 @@ export function parseConfigText(text: string, name: string, dir = process.cwd())
         break;
       case 'scope':
         s.scope = scopeValue(ctx, v);
+        s.scopeSource = ctx.line(keyNode);
         break;
       case 'maxTargetLength': {
         const n = isScalar(v) ? Number(v.value) : NaN;

@@ -73,6 +73,8 @@ export interface GatewaySettings {
   body?: BodyRules;
   /** Ownership scope (`--scope`, a config file's `scope:`); `--preset sandbox` implies `owner`. */
   scope?: Scope;
+  /** Where `scope` was given (`flag --scope`, `gateway.yaml:3`); set together with `scope`. */
+  scopeSource?: string;
 }
 
 export { DEFAULT_LISTEN, DEFAULT_TIMEOUTS, DEFAULT_UPSTREAM };
@@ -236,8 +238,13 @@ export function resolveSettings(
     ...(s.maxTargetLength !== undefined ? { maxTargetLength: s.maxTargetLength } : {}),
     ...(body ? { body } : {}),
   };
-  const scope = s.scope ?? (sandbox ? 'owner' : undefined);
-  if (scope !== undefined) policy.scope = scope;
+  if (s.scope !== undefined) {
+    policy.scope = s.scope;
+    policy.scopeSource = s.scopeSource ?? 'settings';
+  } else if (sandbox) {
+    policy.scope = 'owner';
+    policy.scopeSource = 'preset sandbox';
+  }
   compilePolicy(policy);
   if (
     !s.forwardProxy &&

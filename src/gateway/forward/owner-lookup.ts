@@ -19,7 +19,7 @@ import {
   notFound,
   notOwnedInBody,
   OWNER_LABEL,
-  ownedBody,
+  planBody,
   pinBody,
   type BodyRef,
   type NotFound,
@@ -179,7 +179,7 @@ export async function checkPathRefs(
 }
 
 /**
- * The body step of scope owner: {@link ownedBody} (the owner label refused or inserted),
+ * The body step of scope owner: {@link planBody} (the owner label refused or inserted),
  * then every object the body names must be the client's (403 naming the field, the same
  * whether the object is someone else's or missing). The body to forward, or the refusal.
  */
@@ -189,14 +189,10 @@ export async function checkOwnedBody(
   lookups: OwnerLookup,
   path: string,
 ): Promise<Buffer | DenyDecision> {
-  const b = plan.body!;
-  const read = ownedBody(b.kind, body, plan.owner, b.route, path);
+  const read = planBody(plan, body, path);
   if (!read.ok) return read.refusal;
-  const refs = [...read.refs];
-  if (b.name)
-    refs.unshift({ kind: 'container', ref: b.name, field: 'name', byName: true, ifExists: true });
   const pins: Parameters<typeof pinBody>[1] = [];
-  for (const r of refs) {
+  for (const r of read.refs) {
     const l = await lookups.lookup(r.kind, r.ref);
     if (!owns(l, r, plan.owner)) return notOwnedInBody(r, path);
     if (r.pin && l.found) pins.push({ pin: r.pin, id: l.id });
@@ -204,7 +200,9 @@ export async function checkOwnedBody(
   // dockerd resolves a `container:` mode again at start: name the id that was checked.
   const pinned = pinBody(read.body, pins);
   if (typeof pinned === 'string') {
-    return deny(400, 'bad-body', `the body of ${b.route} is refused: ${pinned}`, { path });
+    return deny(400, 'bad-body', `the body of ${plan.body!.route} is refused: ${pinned}`, {
+      path,
+    });
   }
   return pinned;
 }

@@ -60,6 +60,19 @@ export interface GoStruct {
 /** A decoded Go value. */
 export type GoValue = boolean | string | bigint | null | GoValue[] | { [key: string]: GoValue };
 
+/** A decoded Go struct or map: its members by name. */
+export type GoObject = { [key: string]: GoValue };
+
+/** `v` when it is an object (a decoded struct or map), else null. */
+export const goObject = (v: GoValue | undefined): GoObject | null =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as GoObject) : null;
+
+/** `v` when it is a slice, else empty. */
+export const goList = (v: GoValue | undefined): GoValue[] => (Array.isArray(v) ? v : []);
+
+/** `v` when it is a string, else `''` (Go's zero string). */
+export const goText = (v: GoValue | undefined): string => (typeof v === 'string' ? v : '');
+
 /** Outcome of {@link readGoJson}: the decoded value, or why the body is refused (400). */
 export type BodyRead<T = GoValue> = { ok: true; value: T } | { ok: false; reason: string };
 

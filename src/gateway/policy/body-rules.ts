@@ -10,7 +10,13 @@
  * @module
  */
 import { posix } from 'node:path';
-import type { GoValue } from './body-json.js';
+import {
+  goList as list,
+  goObject as obj,
+  goText as text,
+  type GoObject as Obj,
+  type GoValue,
+} from './body-json.js';
 import type { DockerBodyKind } from './docker-bodies.js';
 
 /** `'*'`: anything; a list: only these. */
@@ -164,12 +170,6 @@ export function fullImageName(ref: string): string {
   if (!last.includes(':') && !last.includes('@')) name += ':latest';
   return name;
 }
-
-type Obj = { [key: string]: GoValue };
-const obj = (v: GoValue | undefined): Obj | null =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null;
-const list = (v: GoValue | undefined): GoValue[] => (Array.isArray(v) ? v : []);
-const text = (v: GoValue | undefined): string => (typeof v === 'string' ? v : '');
 
 /** True when `image` (or its full form) matches one of the patterns. */
 export function imageAllowed(image: string, images: Allowlist): boolean {

@@ -188,6 +188,21 @@ export const containerCreateStruct: GoStruct = {
   ],
 };
 
+/**
+ * The fields of a create body that name other objects but that {@link containerCreateStruct}
+ * reads as `any` (the body rules do not decide on them): `NetworkingConfig.EndpointsConfig`
+ * (its keys are network names) and `HostConfig.Links`. Scope owner reads them with this
+ * struct (Go matches each field name alike here).
+ */
+export const containerCreateRefsStruct: GoStruct = {
+  fields: [
+    f('NetworkingConfig', {
+      ptr: { struct: { fields: [f('EndpointsConfig', { map: 'any' })] } },
+    }),
+    f('HostConfig', { ptr: { struct: { fields: [f('Links', strings)] } } }),
+  ],
+};
+
 /** container.UpdateConfig: POST /containers/{id}/update. */
 export const containerUpdateStruct: GoStruct = {
   fields: [...resourceFields, ...anyOf('RestartPolicy')],
@@ -264,6 +279,11 @@ export const networkCreateStruct: GoStruct = {
     f('Options', stringMap),
     f('Labels', stringMap),
   ],
+};
+
+/** types.NetworkConnect: POST /networks/{id}/connect and /disconnect (scope owner reads `Container`). */
+export const networkConnectStruct: GoStruct = {
+  fields: [f('Container', str), ...anyOf('EndpointConfig', 'Force')],
 };
 
 /**

@@ -10,6 +10,7 @@ export {
   isConnectAllowEntry,
   MESSAGE_PREFIX,
   type Policy,
+  type ScopeOf,
 } from './policy.js';
 export { checkFraming } from './framing.js';
 export {

@@ -13,14 +13,21 @@
 import type { ClientIdentity, DenyDecision, PolicyDecision, Scope } from '../types.js';
 import {
   goFoldEqual,
+  goList as list,
+  goObject as obj,
+  goText as text,
   jsonMembers,
   jsonValueSpan,
   readGoJson,
   readGoJsonText,
-  type GoStruct,
+  type GoObject as Obj,
   type GoValue,
 } from './body-json.js';
-import { readDockerBody } from './docker-bodies.js';
+import {
+  containerCreateRefsStruct,
+  networkConnectStruct,
+  readDockerBody,
+} from './docker-bodies.js';
 import { routeOf } from './docker-routes.js';
 import { deny } from './policy.js';
 import { parseQuery } from './target.js';
@@ -371,39 +378,8 @@ export interface BodyRef {
 export type OwnedBody =
   { ok: true; body: Buffer; refs: BodyRef[] } | { ok: false; refusal: DenyDecision };
 
-const labelsStruct: GoStruct = { fields: [{ name: 'Labels', type: { map: 'string' } }] };
-/**
- * Fields of a create body that name objects but that docker-bodies.ts does not decode (it
- * reads them as `any`): read with a struct of their own (Go matches each field alike there).
- */
-const createExtrasStruct: GoStruct = {
-  fields: [
-    {
-      name: 'NetworkingConfig',
-      type: { ptr: { struct: { fields: [{ name: 'EndpointsConfig', type: { map: 'any' } }] } } },
-    },
-    {
-      name: 'HostConfig',
-      type: { ptr: { struct: { fields: [{ name: 'Links', type: { slice: 'string' } }] } } },
-    },
-  ],
-};
-const connectStruct: GoStruct = {
-  fields: [
-    { name: 'Container', type: 'string' },
-    { name: 'EndpointConfig', type: 'any' },
-    { name: 'Force', type: 'any' },
-  ],
-};
-
 /** Network modes that name no user-defined network. */
 const BUILTIN_NETWORKS = new Set(['', 'default', 'bridge', 'none', 'host']);
-
-type Obj = { [key: string]: GoValue };
-const obj = (v: GoValue | undefined): Obj | null =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null;
-const list = (v: GoValue | undefined): GoValue[] => (Array.isArray(v) ? v : []);
-const text = (v: GoValue | undefined): string => (typeof v === 'string' ? v : '');
 
 function bad(route: string, reason: string, path: string): OwnedBody {
   return {
@@ -435,14 +411,13 @@ export function ownedBody(
 ): OwnedBody {
   const refs: BodyRef[] = [];
   if (kind === 'network-connect') {
-    const r = readGoJson(body, connectStruct);
+    const r = readGoJson(body, networkConnectStruct);
     if (!r.ok) return bad(route, r.reason, path);
     const c = text(obj(r.value)?.['Container']);
     if (c !== '') refs.push(containerRef(c, 'Container'));
     return { ok: true, body, refs };
   }
-  const read =
-    kind === 'network-create' ? readGoJson(body, labelsStruct) : readDockerBody(kind, body);
+  const read = readDockerBody(kind, body);
   if (!read.ok) return bad(route, read.reason, path);
   const v = obj(read.value) ?? {};
   const labels = obj(kind === 'container-create' ? obj(v['Config'])?.['Labels'] : v['Labels']);
@@ -467,8 +442,7 @@ export function ownedBody(
   }
   const edited = insertOwnerLabel(body, owner);
   if (typeof edited === 'string') return bad(route, edited, path);
-  const again =
-    kind === 'network-create' ? readGoJson(edited, labelsStruct) : readDockerBody(kind, edited);
+  const again = readDockerBody(kind, edited);
   if (!again.ok || !sameButOwner(read.value, again.value, owner, kind === 'container-create')) {
     return bad(
       route,
@@ -477,6 +451,25 @@ export function ownedBody(
     );
   }
   return { ok: true, body: edited, refs };
+}
+
+/**
+ * The body step of an {@link OwnerPlan}, pure: {@link ownedBody} for the plan's body, with
+ * the create's `?name=` first among the objects to check (a name another identity's
+ * container has is refused). What the daemon must then confirm is in `refs`.
+ */
+export function planBody(plan: OwnerPlan, body: Buffer, path: string): OwnedBody {
+  const b = plan.body!;
+  const read = ownedBody(b.kind, body, plan.owner, b.route, path);
+  if (!read.ok || !b.name) return read;
+  const name: BodyRef = {
+    kind: 'container',
+    ref: b.name,
+    field: 'name',
+    byName: true,
+    ifExists: true,
+  };
+  return { ...read, refs: [name, ...read.refs] };
 }
 
 /** The objects a container create body names. */
@@ -517,7 +510,7 @@ function createRefs(v: Obj, body: Buffer, route: string, path: string): BodyRef[
       });
     }
   }
-  const extra = readGoJson(body, createExtrasStruct);
+  const extra = readGoJson(body, containerCreateRefsStruct);
   if (!extra.ok) return bad(route, extra.reason, path);
   // dockerd's ParseLink: `name` or `name:alias`; the name before the first ':'.
   for (const [i, l] of list(obj(obj(extra.value)?.['HostConfig'])?.['Links']).entries()) {

@@ -39,6 +39,9 @@ interface CompiledBlock {
   rules: CompiledRule[];
   body?: BodyRules;
   scope?: Scope;
+  scopeSource?: string;
+  /** Position in the spec's blocks, from 1 (as `hijack policy check` numbers them). */
+  index: number;
 }
 
 /** A compiled policy. */
@@ -60,6 +63,15 @@ export interface Policy {
   bodyRules(identity?: ClientIdentity): BodyRules | undefined;
   /** The ownership scope for a client: that of the last matching block that sets one, else the top-level one (default `all`). */
   scope(identity?: ClientIdentity): Scope;
+  /** {@link Policy.scope} with where it comes from (`preset sandbox`, `block 2, gateway.yaml:9`, `default`). */
+  scopeOf(identity?: ClientIdentity): ScopeOf;
+}
+
+/** A client's scope and where it comes from. */
+export interface ScopeOf {
+  scope: Scope;
+  /** `flag --scope`, `preset sandbox`, `gateway.yaml:3`, `block 2 (gateway.yaml:9)`, or `default`. */
+  source: string;
 }
 
 /** Build a refusal decision. */
@@ -96,17 +108,31 @@ function ruleLabel(rule: Rule): string {
  */
 export function compilePolicy(spec: PolicySpec): Policy {
   const top = compileRules(spec.rules);
-  const blocks: CompiledBlock[] = spec.blocks.map((b) => ({
+  const blocks: CompiledBlock[] = spec.blocks.map((b, i) => ({
     when: compileMatcher(b.when),
     rules: compileRules(b.rules),
     ...(b.body ? { body: b.body } : {}),
     ...(b.scope ? { scope: b.scope } : {}),
+    ...(b.scopeSource ? { scopeSource: b.scopeSource } : {}),
+    index: i + 1,
   }));
   // 405 is for a method no allow rule anywhere names (in any block, for any client).
   const everyAllow = [...top, ...blocks.flatMap((b) => b.rules)].filter(
     (c) => c.rule.effect === 'allow',
   );
   const maxTarget = spec.maxTargetLength ?? DEFAULT_MAX_TARGET_LENGTH;
+  const scopeOf = (identity?: ClientIdentity): ScopeOf => {
+    let out: ScopeOf = spec.scope
+      ? { scope: spec.scope, source: spec.scopeSource ?? 'the policy' }
+      : { scope: 'all', source: 'default' };
+    for (const b of blocks) {
+      if (b.scope && b.when.test(identity)) {
+        const at = b.scopeSource ? ` (${b.scopeSource})` : '';
+        out = { scope: b.scope, source: `block ${b.index}${at}` };
+      }
+    }
+    return out;
+  };
 
   return {
     spec,
@@ -116,10 +142,9 @@ export function compilePolicy(spec: PolicySpec): Policy {
       return rules;
     },
     scope(identity) {
-      let scope: Scope = spec.scope ?? 'all';
-      for (const b of blocks) if (b.scope && b.when.test(identity)) scope = b.scope;
-      return scope;
+      return scopeOf(identity).scope;
     },
+    scopeOf,
     decide(req, identity) {
       const method = req.method.toUpperCase();
       if (method === 'CONNECT') {
