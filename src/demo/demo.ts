@@ -176,6 +176,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     observer = observeGateway(gateway, {
       log: { level: options.logLevel ?? 'info', destination: options.logDestination ?? 'stderr' },
       live: { listen: { kind: 'tcp', host: bind, port: livePort } },
+      // The operator's view of both tokens' connections, open on loopback as before the
+      // tokens: a newcomer opens it in a browser without signing in.
+      auth: false,
     });
     const [addr, unixAddr] = await gateway.listen();
     const urls = await observer.listen();

@@ -360,6 +360,9 @@ test(
       assert.deepEqual(mine, { code: 0, stdout: 'mine\n', stderr: '' });
       const ps = await alice(['ps', '-a', '--format', '{{.Names}}']);
       assert.deepEqual(names(ps.stdout), ['a1', 'c1', 'c2', 'c3']);
+      // Without -a: the running ones only, as dockerd (the gateway's label filter implies no -a).
+      const running = await alice(['ps', '--format', '{{.Names}}']);
+      assert.deepEqual(names(running.stdout), ['c1', 'c2']);
       assert.deepEqual(await alice(['logs', 'c3']), { code: 0, stdout: 'done\n', stderr: '' });
       assert.deepEqual(await alice(['exec', 'c1', 'echo', 'in c1']), {
         code: 0,
