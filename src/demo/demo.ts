@@ -282,8 +282,10 @@ export function instructions(
         ],
       ]
     : [];
-  const width = Math.max(...[...cmds, ...asBob].map(([c]) => c.length)) + 3;
-  const row = ([c, why]: [string, string]) => `  ${c.padEnd(width)}# ${why}`;
+  const rows = (list: [string, string][]) => {
+    const width = Math.max(...list.map(([c]) => c.length)) + 3;
+    return list.map(([c, why]) => `  ${c.padEnd(width)}# ${why}`);
+  };
   const nameWidth = Math.max(...users.map((u) => u.name.length)) + 2;
   const tokenWidth = Math.max(...users.map((u) => u.token.length)) + 2;
   const configWidth = Math.max(...users.map((u) => u.dockerConfig.length)) + 17;
@@ -314,11 +316,11 @@ export function instructions(
     '(containers: c1 running, c2 cat for attach, c3 exited; stdin EOF ends c2 as it ends cat,',
     '`docker start c2` runs it again)',
     '',
-    ...cmds.map(row),
+    ...rows(cmds),
     ...(bob
       ? ['', `Then as ${bob.name}, who cannot see ${alice?.name ?? 'the first'}'s containers:`, '']
       : []),
-    ...asBob.map(row),
+    ...(asBob.length ? rows(asBob) : []),
     '',
     'Access log: JSON lines on stderr. Ctrl-C stops the demo.',
     '',
