@@ -1,7 +1,9 @@
 /**
  * `hijack demo` as a child process (`node --import tsx src/cli/main.ts demo --port 0`, as
- * `npm start` runs it): parse the printed addresses, drive it with the real Docker CLI 28,
- * check the live page's JSON shows the stream, stop it with SIGINT.
+ * `npm start` runs it): parse the printed addresses and the two tokens' DOCKER_CONFIG
+ * directories, drive it with the real Docker CLI 28 (and 20.10) as alice, check the live
+ * page's JSON shows the stream, stop it with SIGINT; the sandbox body rules and scope owner
+ * (bob sees none of alice's containers) through the same CLI.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
