@@ -1,19 +1,25 @@
 /**
  * `hijack demo`: the demo engine on a private unix socket, the gateway in front of it on
- * loopback with a policy that allows what `docker exec`, `attach`, `ps` and `version` need,
- * the JSON access log, and the live connections page.
+ * loopback with a policy that allows what the engine implements (its route table), the
+ * `sandbox` preset's body rules (no `--privileged`, no host binds …) and scope `owner` for
+ * two tokens (`alice` owns the built-in containers, `bob` sees none of them), the JSON access
+ * log, and the live connections page.
  *
  * @module
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HijackError } from '../errors.js';
 import { observeGateway, type LogDestination, type Observer } from '../gateway/observe/index.js';
+import { hashToken } from '../gateway/identity/tokens.js';
+import { sandboxBodyRules } from '../gateway/policy/body-rules.js';
+import { OWNER_LABEL } from '../gateway/policy/owner.js';
 import { parseRule } from '../gateway/policy/rule.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
-import type { LogLevel } from '../gateway/types.js';
-import { createEngine, type Engine } from './engine/index.js';
+import type { LogLevel, PolicySpec } from '../gateway/types.js';
+import { createEngine, defaultContainers, type Engine } from './engine/index.js';
 import { routes } from './engine/routes.js';
 
 /** Options of {@link startDemo}. */
@@ -28,6 +34,22 @@ export interface DemoOptions {
   logLevel?: LogLevel;
   /** Access log destination; default `stderr` (stdout carries the instructions). */
   logDestination?: LogDestination;
+}
+
+/** The demo's token names: the first owns the built-in containers c1, c2, c3. */
+export const DEMO_USERS = ['alice', 'bob'] as const;
+
+/** One of the demo's clients: a bearer token and a Docker CLI config directory sending it. */
+export interface DemoUser {
+  /** `alice` or `bob`: the token name, and the owner the gateway labels its objects with. */
+  readonly name: (typeof DEMO_USERS)[number];
+  /** The bearer token (random per run). */
+  readonly token: string;
+  /**
+   * A directory whose `config.json` has `HttpHeaders.Authorization: Bearer <token>`: run the
+   * Docker CLI with `DOCKER_CONFIG=<this>` to be this user.
+   */
+  readonly dockerConfig: string;
 }
 
 /** A running demo. */
@@ -47,6 +69,8 @@ export interface Demo {
   readonly metricsUrl: string;
   /** `unix:///tmp/hijack-demo-…/engine.sock`: the engine, behind the gateway. */
   readonly engineHost: string;
+  /** The two clients, alice (owns c1, c2, c3) then bob. */
+  readonly users: readonly DemoUser[];
   readonly engine: Engine;
   readonly gateway: Gateway;
   readonly observer: Observer;
@@ -64,6 +88,15 @@ export function demoRules() {
   return routes.map((r) =>
     parseRule(`${r.method} ${r.path.replace(/\{(\w+)\*\}/g, '{$1}')}`, 'allow', 'hijack demo'),
   );
+}
+
+/**
+ * The demo gateway's policy: {@link demoRules}, the `sandbox` preset's body rules (their
+ * refusals name the field and `preset sandbox`) and scope `owner` (each token sees only
+ * the objects created with it).
+ */
+export function demoPolicy(): PolicySpec {
+  return { rules: demoRules(), blocks: [], body: sandboxBodyRules(), scope: 'owner' };
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -94,7 +127,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   if (!LOOPBACK.has(host)) {
     throw new HijackError(
       'ERR_USAGE',
-      `the demo listens on loopback only (127.0.0.1, ::1 or localhost), not ${host}: it has no authentication`,
+      `the demo listens on loopback only (127.0.0.1, ::1 or localhost), not ${host}: its tokens are printed and travel without TLS`,
     );
   }
   const bind = host === 'localhost' ? '127.0.0.1' : host;
@@ -102,7 +135,24 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const livePort = checkPort(options.livePort, '--live-port');
 
   const dir = mkdtempSync(join(tmpdir(), 'hijack-demo-'));
-  const engine = createEngine({ socketPath: join(dir, 'engine.sock') });
+  const users = DEMO_USERS.map((name): DemoUser => {
+    const token = `${name}-${randomBytes(16).toString('hex')}`;
+    const dockerConfig = join(dir, name);
+    mkdirSync(dockerConfig, { mode: 0o700 });
+    writeFileSync(
+      join(dockerConfig, 'config.json'),
+      `${JSON.stringify({ HttpHeaders: { Authorization: `Bearer ${token}` } }, null, 2)}\n`,
+      { mode: 0o600 },
+    );
+    return { name, token, dockerConfig };
+  });
+  // Created by the engine, not through the gateway: labelled as if alice had created them,
+  // so her first commands (ps, exec c1, logs c3) work and bob sees none of them.
+  const owned = { [OWNER_LABEL]: users[0]!.name };
+  const engine = createEngine({
+    socketPath: join(dir, 'engine.sock'),
+    containers: defaultContainers.map((c) => ({ ...c, labels: { ...c.labels, ...owned } })),
+  });
   let gateway: Gateway | undefined;
   let observer: Observer | undefined;
   const cleanup = async () => {
@@ -120,11 +170,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         { kind: 'unix', path: join(dir, 'gateway.sock'), mode: 0o600 },
       ],
       upstream: engineHost,
-      policy: { rules: demoRules() },
+      policy: demoPolicy(),
+      auth: { tokens: users.map((u) => ({ name: u.name, sha256: hashToken(u.token) })) },
     });
     observer = observeGateway(gateway, {
       log: { level: options.logLevel ?? 'info', destination: options.logDestination ?? 'stderr' },
       live: { listen: { kind: 'tcp', host: bind, port: livePort } },
+      // The operator's view of both tokens' connections, open on loopback as before the
+      // tokens: a newcomer opens it in a browser without signing in.
+      auth: false,
     });
     const [addr, unixAddr] = await gateway.listen();
     const urls = await observer.listen();
@@ -141,10 +195,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       jsonUrl: `${liveUrl}connections.json`,
       metricsUrl: urls.metrics ?? `${liveUrl}metrics`,
       engineHost,
+      users,
       engine,
       gateway: g,
       observer: o,
-      instructions: () => instructions(gatewayUrl, liveUrl, gatewayUnixUrl),
+      instructions: () => instructions(gatewayUrl, liveUrl, gatewayUnixUrl, users),
       close: () => (closing ??= cleanup()),
     };
   } catch (err) {
@@ -194,9 +249,18 @@ async function announceStop(engine: Engine, gateway: Gateway): Promise<void> {
 /** The demo's shutdown grace for open streams (ms). */
 export const DEMO_STREAM_GRACE = 1000;
 
-/** The text `hijack demo` prints: addresses, then the commands to run next. */
-export function instructions(gatewayUrl: string, liveUrl: string, unixUrl?: string): string {
+/**
+ * The text `hijack demo` prints: addresses, the two tokens with the `DOCKER_CONFIG` that
+ * sends each, then the commands to run next (as alice, then as bob).
+ */
+export function instructions(
+  gatewayUrl: string,
+  liveUrl: string,
+  unixUrl: string | undefined,
+  users: readonly Pick<DemoUser, 'name' | 'token' | 'dockerConfig'>[],
+): string {
   const h = `docker -H ${gatewayUrl}`;
+  const [alice, bob] = users;
   const cmds: [string, string][] = [
     [`echo hello | ${h} exec -i c1 cat`, 'stdin in, output back'],
     [`${h} exec c1 sleep 30`, 'then watch it on the live page'],
@@ -205,13 +269,30 @@ export function instructions(gatewayUrl: string, liveUrl: string, unixUrl?: stri
     [`${h} events`, 'what the engine does, live'],
     [`${h} exec -it c1 sh`, 'a small built-in shell in a TTY'],
     [`${h} run --rm hijack/demo sh -c 'date; env'`, 'create, start, wait, remove'],
+    [`${h} run --privileged hijack/demo true`, 'refused: HostConfig.Privileged (sandbox rules)'],
+    [`${h} run -v /:/host hijack/demo true`, 'refused: a bind of the host (sandbox rules)'],
     [`${h} pull alpine`, "refused by the gateway's policy (no registry here)"],
   ];
-  const width = Math.max(...cmds.map(([c]) => c.length)) + 3;
+  const asBob: [string, string][] = bob
+    ? [
+        [`DOCKER_CONFIG=${bob.dockerConfig} ${h} ps -a`, `none of ${alice?.name ?? 'the'}'s`],
+        [
+          `DOCKER_CONFIG=${bob.dockerConfig} ${h} logs c3`,
+          'No such container, as for a missing one',
+        ],
+      ]
+    : [];
+  const rows = (list: [string, string][]) => {
+    const width = Math.max(...list.map(([c]) => c.length)) + 3;
+    return list.map(([c, why]) => `  ${c.padEnd(width)}# ${why}`);
+  };
+  const nameWidth = Math.max(...users.map((u) => u.name.length)) + 2;
+  const tokenWidth = Math.max(...users.map((u) => u.token.length)) + 2;
+  const configWidth = Math.max(...users.map((u) => u.dockerConfig.length)) + 17;
   return [
     'hijack demo: a Docker-compatible demo engine behind the hijack gateway',
     '',
-    `  gateway    ${gatewayUrl}   (policy: what the demo implements; everything else is refused)`,
+    `  gateway    ${gatewayUrl}   (policy: what the demo implements, sandbox body rules, scope owner)`,
     ...(unixUrl
       ? [`  unix       ${unixUrl}   (the same; ctrl-p ctrl-q detach works here, not over tcp://)`]
       : []),
@@ -219,10 +300,27 @@ export function instructions(gatewayUrl: string, liveUrl: string, unixUrl?: stri
     `  JSON       ${liveUrl}connections.json`,
     `  metrics    ${liveUrl}metrics`,
     '',
-    'Run next, in another terminal (containers: c1 running, c2 cat for attach, c3 exited;',
-    'stdin EOF ends c2 as it ends cat, `docker start c2` runs it again):',
+    'Tokens (the gateway refuses a request without one). Each DOCKER_CONFIG directory holds a',
+    'config.json whose HttpHeaders send "Authorization: Bearer <token>" from the Docker CLI:',
     '',
-    ...cmds.map(([c, why]) => `  ${c.padEnd(width)}# ${why}`),
+    ...users.map(
+      (u, i) =>
+        `  ${u.name.padEnd(nameWidth)}${u.token.padEnd(tokenWidth)}` +
+        `${`DOCKER_CONFIG=${u.dockerConfig}`.padEnd(configWidth)}` +
+        (i === 0 ? '(owns c1, c2, c3)' : `(sees only what ${u.name} creates)`),
+    ),
+    '',
+    `Run next, in another terminal, as ${alice?.name ?? 'the first token'}:`,
+    '',
+    ...(alice ? [`  export DOCKER_CONFIG=${alice.dockerConfig}`, ''] : []),
+    '(containers: c1 running, c2 cat for attach, c3 exited; stdin EOF ends c2 as it ends cat,',
+    '`docker start c2` runs it again)',
+    '',
+    ...rows(cmds),
+    ...(bob
+      ? ['', `Then as ${bob.name}, who cannot see ${alice?.name ?? 'the first'}'s containers:`, '']
+      : []),
+    ...(asBob.length ? rows(asBob) : []),
     '',
     'Access log: JSON lines on stderr. Ctrl-C stops the demo.',
     '',

@@ -1,12 +1,14 @@
 /**
  * `hijack demo` as a child process (`node --import tsx src/cli/main.ts demo --port 0`, as
- * `npm start` runs it): parse the printed addresses, drive it with the real Docker CLI 28,
- * check the live page's JSON shows the stream, stop it with SIGINT.
+ * `npm start` runs it): parse the printed addresses and the two tokens' DOCKER_CONFIG
+ * directories, drive it with the real Docker CLI 28 (and 20.10) as alice, check the live
+ * page's JSON shows the stream, stop it with SIGINT; the sandbox body rules and scope owner
+ * (bob sees none of alice's containers) through the same CLI.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -69,7 +71,6 @@ test(
   },
   async (t) => {
     if (!requirePeer(t, DOCKER, 'the Docker CLI 28')) return;
-    const config = mkdtempSync(join(tmpdir(), 'docker-config-'));
     const run = runCli(['demo', '--port', '0']);
     try {
       for (let i = 0; i < 100 && !run.out().includes('Ctrl-C'); i++) await sleep(100);
@@ -77,6 +78,7 @@ test(
       const gateway = /^ {2}gateway {4}(tcp:\/\/127\.0\.0\.1:\d+)/m.exec(out)?.[1];
       const live = /^ {2}live page {2}(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out)?.[1];
       assert.ok(gateway && live, `addresses printed:\n${out}\n${run.err()}`);
+      const config = bannerUsers(out).alice.config;
       // The printed commands name the gateway exactly.
       assert.match(out, new RegExp(`echo hello \\| docker -H ${gateway} exec -i c1 cat`));
 
@@ -135,7 +137,6 @@ test(
       assert.match(run.out(), /hijack demo: stopped/);
     } finally {
       run.child.kill('SIGKILL');
-      rmSync(config, { recursive: true, force: true });
     }
   },
 );
@@ -149,15 +150,37 @@ test('hijack demo: bad flags exit 2 with a message', { timeout: 20_000 }, async 
   assert.match(port.err(), /--port must be a port number/);
 });
 
+/** A token line of the banner: `  alice  alice-… DOCKER_CONFIG=/tmp/hijack-demo-…/alice …`. */
+interface BannerUser {
+  token: string;
+  config: string;
+}
+
+/** The tokens and DOCKER_CONFIG directories the banner prints for alice and bob. */
+function bannerUsers(out: string): { alice: BannerUser; bob: BannerUser } {
+  const users: Record<string, BannerUser> = {};
+  for (const m of out.matchAll(/^ {2}(alice|bob) +(\S+) +DOCKER_CONFIG=(\S+) +\(/gm)) {
+    users[m[1]!] = { token: m[2]!, config: m[3]! };
+  }
+  assert.ok(users.alice && users.bob, `both tokens printed:\n${out}`);
+  return { alice: users.alice, bob: users.bob };
+}
+
 /** Starts `hijack demo`, resolves with its gateway URL once the banner is out. */
-async function startDemoCli(): Promise<{ run: Run; gateway: string; live: string; unix: string }> {
+async function startDemoCli(): Promise<{
+  run: Run;
+  gateway: string;
+  live: string;
+  unix: string;
+  users: { alice: BannerUser; bob: BannerUser };
+}> {
   const run = runCli(['demo', '--port', '0', '--log-level', 'silent']);
   for (let i = 0; i < 100 && !run.out().includes('Ctrl-C'); i++) await sleep(100);
   const gateway = /^ {2}gateway {4}(tcp:\/\/127\.0\.0\.1:\d+)/m.exec(run.out())?.[1];
   const live = /^ {2}live page {2}(http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(run.out())?.[1];
   const unix = /^ {2}unix {7}(unix:\/\/\S+)/m.exec(run.out())?.[1];
   assert.ok(gateway && live && unix, `addresses printed:\n${run.out()}\n${run.err()}`);
-  return { run, gateway, live, unix };
+  return { run, gateway, live, unix, users: bannerUsers(run.out()) };
 }
 
 for (const [name, bin] of [
@@ -169,8 +192,8 @@ for (const [name, bin] of [
     { timeout: 60_000 },
     async (t) => {
       if (!requirePeer(t, bin, name)) return;
-      const config = mkdtempSync(join(tmpdir(), 'docker-config-'));
-      const { run, gateway, live, unix } = await startDemoCli();
+      const { run, gateway, live, unix, users } = await startDemoCli();
+      const config = users.alice.config;
       const dk = (args: string[], input?: string, host = gateway) =>
         runPeer(bin, ['-H', host, ...args], {
           env: { ...process.env, DOCKER_CONFIG: config },
@@ -284,8 +307,120 @@ for (const [name, bin] of [
       } finally {
         run.child.kill('SIGKILL');
         await run.exit;
-        rmSync(config, { recursive: true, force: true });
       }
     },
   );
 }
+
+test(
+  'hijack demo runs the sandbox body rules and scope owner: two tokens in the banner, refusals name the field, bob sees none of alice’s containers',
+  { timeout: 60_000 },
+  async (t) => {
+    if (!requirePeer(t, DOCKER, 'the Docker CLI 28')) return;
+    const none = mkdtempSync(join(tmpdir(), 'docker-config-'));
+    const { run, gateway, users } = await startDemoCli();
+    const as = (config: string, args: string[]) =>
+      runPeer(DOCKER, ['-H', gateway, ...args], {
+        env: { ...process.env, DOCKER_CONFIG: config, DOCKER_CLI_HINTS: 'false' },
+      });
+    const alice = (args: string[]) => as(users.alice.config, args);
+    const bob = (args: string[]) => as(users.bob.config, args);
+    const names = (out: string) => out.split('\n').filter(Boolean).sort();
+    try {
+      // The banner's DOCKER_CONFIG directories send the banner's tokens.
+      assert.notEqual(users.alice.token, users.bob.token);
+      for (const u of [users.alice, users.bob]) {
+        const cfg = JSON.parse(readFileSync(join(u.config, 'config.json'), 'utf8'));
+        assert.deepEqual(cfg, { HttpHeaders: { Authorization: `Bearer ${u.token}` } });
+      }
+      assert.match(
+        run.out(),
+        new RegExp(`DOCKER_CONFIG=${users.bob.config} docker -H ${gateway} ps -a`),
+      );
+      // Without a token: refused by the gateway.
+      const anon = await as(none, ['ps']);
+      assert.notEqual(anon.code, 0);
+      assert.match(anon.stderr, /hijack gateway: a bearer token is required/);
+
+      // The sandbox body rules, their refusals naming the field and the preset.
+      const priv = await alice(['run', '--privileged', 'hijack/demo', 'true']);
+      assert.equal(priv.code, 125);
+      assert.match(
+        priv.stderr,
+        /hijack gateway: HostConfig\.Privileged is not allowed \(rule: containers\.privileged from preset sandbox\)/,
+      );
+      const bind = await alice(['run', '-v', '/:/host', 'hijack/demo', 'true']);
+      assert.equal(bind.code, 125);
+      assert.match(
+        bind.stderr,
+        /hijack gateway: HostConfig\.Binds\[0\] binds host path "\/", outside the allowed roots .*\(rule: containers\.binds from preset sandbox\)/,
+      );
+
+      // alice owns the built-in containers and what she runs.
+      const since = (Date.now() / 1000).toFixed(3);
+      const mine = await alice(['run', '--name', 'a1', 'hijack/demo', 'echo', 'mine']);
+      assert.deepEqual(mine, { code: 0, stdout: 'mine\n', stderr: '' });
+      const ps = await alice(['ps', '-a', '--format', '{{.Names}}']);
+      assert.deepEqual(names(ps.stdout), ['a1', 'c1', 'c2', 'c3']);
+      // Without -a: the running ones only, as dockerd (the gateway's label filter implies no -a).
+      const running = await alice(['ps', '--format', '{{.Names}}']);
+      assert.deepEqual(names(running.stdout), ['c1', 'c2']);
+      assert.deepEqual(await alice(['logs', 'c3']), { code: 0, stdout: 'done\n', stderr: '' });
+      assert.deepEqual(await alice(['exec', 'c1', 'echo', 'in c1']), {
+        code: 0,
+        stdout: 'in c1\n',
+        stderr: '',
+      });
+
+      // bob sees none of them; his own container only.
+      assert.deepEqual(await bob(['ps', '-a', '--format', '{{.Names}}']), {
+        code: 0,
+        stdout: '',
+        stderr: '',
+      });
+      const his = await bob(['run', '--name', 'b1', 'hijack/demo', 'echo', 'his']);
+      assert.deepEqual(his, { code: 0, stdout: 'his\n', stderr: '' });
+      assert.deepEqual(names((await bob(['ps', '-a', '--format', '{{.Names}}'])).stdout), ['b1']);
+      assert.deepEqual(names((await alice(['ps', '-a', '--format', '{{.Names}}'])).stdout), [
+        'a1',
+        'c1',
+        'c2',
+        'c3',
+      ]);
+      // alice's containers answer bob exactly as a missing name does (`rm -f` of a missing
+      // name is no error for the CLI: c2 must survive it below).
+      for (const [args, ref, code] of [
+        [['exec', 'c1', 'true'], 'c1', 1],
+        [['logs', 'c3'], 'c3', 1],
+        [['inspect', '--type', 'container', 'a1'], 'a1', 1],
+        [['rm', '-f', 'c2'], 'c2', 0],
+      ] as const) {
+        const theirs = await bob([...args]);
+        const missing = await bob(args.map((a) => (a === ref ? 'nosuch' : a)));
+        assert.equal(theirs.code, code, `${args.join(' ')}: ${theirs.stderr}`);
+        assert.equal(missing.code, code, `${args.join(' ')} (nosuch): ${missing.stderr}`);
+        assert.equal(theirs.stdout, missing.stdout.replaceAll('nosuch', ref));
+        assert.equal(theirs.stderr, missing.stderr.replaceAll('nosuch', ref));
+        if (code !== 0)
+          assert.match(theirs.stderr, new RegExp(`No such (container|object): ${ref}`));
+      }
+      // c2 is still there for alice: bob's rm -f did not reach it.
+      const c2 = await alice(['inspect', 'c2', '--format', '{{.Name}}']);
+      assert.deepEqual(c2, { code: 0, stdout: '/c2\n', stderr: '' });
+      // Events are scoped too: bob's show only b1, alice's never b1.
+      const until = (Date.now() / 1000).toFixed(3);
+      const fmt = ['--since', since, '--until', until, '--format', '{{.Actor.Attributes.name}}'];
+      const bobEvents = await bob(['events', ...fmt]);
+      assert.equal(bobEvents.code, 0, bobEvents.stderr);
+      assert.deepEqual([...new Set(names(bobEvents.stdout))], ['b1']);
+      const aliceEvents = await alice(['events', ...fmt]);
+      assert.equal(aliceEvents.code, 0, aliceEvents.stderr);
+      assert.ok(names(aliceEvents.stdout).includes('a1'), aliceEvents.stdout);
+      assert.ok(!names(aliceEvents.stdout).includes('b1'), aliceEvents.stdout);
+    } finally {
+      run.child.kill('SIGKILL');
+      await run.exit;
+      rmSync(none, { recursive: true, force: true });
+    }
+  },
+);

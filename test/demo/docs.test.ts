@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { createEngine } from '../../src/demo/engine/index.js';
 import { matchRoute } from '../../src/demo/engine/route-table.js';
 import { routes } from '../../src/demo/engine/routes.js';
-import { demoRules } from '../../src/demo/demo.js';
+import { DEMO_USERS, demoPolicy, demoRules, instructions } from '../../src/demo/demo.js';
 
 const doc = readFileSync(new URL('../../docs/demo.md', import.meta.url), 'utf8');
 
@@ -37,6 +37,38 @@ test("the demo's policy allows exactly the route table", () => {
   const texts = rules.map((r) => r.text);
   for (const r of routes)
     assert.ok(texts.includes(`${r.method} ${r.path.replace(/\{(\w+)\*\}/g, '{$1}')}`));
+});
+
+test("the demo's gateway runs the sandbox preset's body rules and scope owner", () => {
+  const p = demoPolicy();
+  assert.deepEqual(
+    p.rules.map((r) => r.text),
+    demoRules().map((r) => r.text),
+  );
+  assert.equal(p.body?.source, 'preset sandbox');
+  assert.equal(p.body?.privileged, false);
+  assert.deepEqual(p.body?.bindRoots, []);
+  assert.equal(p.scope, 'owner');
+});
+
+test('docs/demo.md shows the banner hijack demo prints (both tokens, as alice then as bob)', () => {
+  const shown = /It prints [^\n]*\n\n```\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(shown, 'the banner block');
+  const dir = '/tmp/hijack-demo-XXXXXX';
+  const tokens = /^ {2}alice +(alice-\S+) .*\n {2}bob +(bob-\S+) /m.exec(shown);
+  assert.ok(tokens, 'both tokens in the banner');
+  const users = DEMO_USERS.map((name, i) => ({
+    name,
+    token: tokens[i + 1]!,
+    dockerConfig: `${dir}/${name}`,
+  }));
+  const printed = instructions(
+    'tcp://127.0.0.1:41235',
+    'http://127.0.0.1:40217/',
+    `unix://${dir}/gateway.sock`,
+    users,
+  );
+  assert.equal(shown, printed);
 });
 
 test('paths named in the 501 section answer 501 naming the demo, never 404', async (t) => {

@@ -222,6 +222,18 @@ for (const [name, bin] of CLIS) {
       'talk',
       'ttalk',
     ]);
+    // Without -a, as dockerd: a status filter lists stopped containers too, the others
+    // narrow the running ones (the gateway's scope owner adds a label filter to every ps).
+    const running = async (f: string) => {
+      const r = await docker(bin, ['ps', '--filter', f, '--format', '{{.Names}}']);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.split('\n').filter(Boolean).sort();
+    };
+    assert.deepEqual(await running('name=c3'), []);
+    assert.deepEqual(await running(`id=${engine.container('c3')!.id.slice(0, 8)}`), []);
+    assert.deepEqual(await running('exited=0'), []);
+    assert.deepEqual(await running('name=c1'), ['c1']);
+    assert.deepEqual(await running('status=exited'), ['c3']);
     const bad = await docker(bin, ['ps', '--filter', 'status=sleepy']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /invalid filter 'status=sleepy'/);

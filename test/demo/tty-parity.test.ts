@@ -24,6 +24,9 @@ let demo: Demo;
 let d: Dockerd | null = null;
 let realId = '';
 
+/** alice's Docker CLI config (her bearer token; dockerd ignores the header). */
+const config = () => demo.users[0]!.dockerConfig;
+
 const tmux = (...a: string[]) => spawnSync('tmux', ['-L', SOCKET, ...a], { encoding: 'utf8' });
 
 before(async () => {
@@ -51,7 +54,7 @@ async function detach(
 ): Promise<{ pane: string; status: string }> {
   const statusFile = join(dir, `${session}.status`);
   const cmd =
-    `DOCKER_CONFIG=${dir} ${bin} -H ${host} exec -it ${container} sh; ` +
+    `DOCKER_CONFIG=${config()} ${bin} -H ${host} exec -it ${container} sh; ` +
     `echo "exit=$?" > ${statusFile}; sleep 30`;
   const started = tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', cmd);
   assert.equal(started.status, 0, started.stderr);
@@ -83,7 +86,7 @@ async function detach(
 async function session(name: string, bin: string, host: string, container: string) {
   const statusFile = join(dir, `${name}.status`);
   const cmd =
-    `DOCKER_CONFIG=${dir} ${bin} -H ${host} exec -it ${container} sh; ` +
+    `DOCKER_CONFIG=${config()} ${bin} -H ${host} exec -it ${container} sh; ` +
     `echo "exit=$?" > ${statusFile}; sleep 30`;
   const started = tmux('new-session', '-d', '-s', name, '-x', '80', '-y', '24', cmd);
   assert.equal(started.status, 0, started.stderr);

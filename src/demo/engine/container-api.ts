@@ -16,11 +16,10 @@ import type { Call } from './route-table.js';
 /** `GET /containers/json` (`docker ps`). */
 export function list(ctx: EngineContext, { res, query }: Call): void {
   const filters = psFilters(query.get('filters'));
-  // Any filter but a running-only status one lists stopped containers too, as dockerd does.
-  const all =
-    flag(query, 'all') ||
-    [...filters.keys()].some((k) => k !== 'status') ||
-    (filters.get('status') ?? []).some((s) => s !== 'running');
+  // A status filter lists stopped containers too, as dockerd does; the other filters
+  // (name, id, label, exited, ancestor) narrow the running ones unless `all` is set (under
+  // the gateway's scope owner every list carries a label filter: `docker ps` stays running-only).
+  const all = flag(query, 'all') || filters.has('status');
   const limit = Number(query.get('limit') ?? -1);
   // Newest first, as dockerd lists them.
   const found = ctx.containers.filter((c) => (all || c.running) && psMatches(c, filters)).reverse();
