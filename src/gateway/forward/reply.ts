@@ -24,29 +24,13 @@ export function replyError(
   headers: Record<string, string> = {},
   close = false,
 ): boolean {
-  if (res.headersSent || res.writableEnded || res.destroyed) return false;
-  const body = errorBody(message);
-  const h: Record<string, string | number> = {
-    ...headers,
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-  };
-  if (close) {
-    h['Connection'] = 'close';
-    res.shouldKeepAlive = false;
-  }
-  try {
-    res.writeHead(status, h);
-    res.end(body);
-  } catch {
-    return false;
-  }
-  return true;
+  return replyAs(res, status, 'application/json', errorBody(message), close, headers);
 }
 
 /**
  * Answers with a body exactly as given (dockerd's own shape of an answer, such as its
  * missing-object errors), if the response can still start; closes afterwards when `close`.
+ * `headers` go first (the content headers win).
  */
 export function replyAs(
   res: ServerResponse,
@@ -54,9 +38,11 @@ export function replyAs(
   contentType: string,
   body: string,
   close = false,
+  headers: Record<string, string> = {},
 ): boolean {
   if (res.headersSent || res.writableEnded || res.destroyed) return false;
   const h: Record<string, string | number> = {
+    ...headers,
     'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(body),
   };

@@ -415,14 +415,8 @@ export function readGoJson(
 ): BodyRead {
   const max = options.maxBytes ?? DEFAULT_MAX_JSON_BODY;
   if (body.length > max) return { ok: false, reason: `body over ${max} bytes` };
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    return { ok: false, reason: 'body is not valid UTF-8' };
-  }
-  if (text.charCodeAt(0) === 0xfeff)
-    return { ok: false, reason: 'body starts with a byte order mark' };
+  const text = bodyText(body);
+  if (typeof text !== 'string') return text;
   try {
     const p = new Parser(text);
     const root = p.value(0);
@@ -436,6 +430,19 @@ export function readGoJson(
     if (e instanceof Refused) return { ok: false, reason: e.message };
     throw e;
   }
+}
+
+/** `body` as UTF-8 text, or the refusal dockerd's reading would differ on. */
+function bodyText(body: Uint8Array): string | { ok: false; reason: string } {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    return { ok: false, reason: 'body is not valid UTF-8' };
+  }
+  if (text.charCodeAt(0) === 0xfeff)
+    return { ok: false, reason: 'body starts with a byte order mark' };
+  return text;
 }
 
 /** A member of a JSON object: its key (escapes decoded), its value's JSON type and place. */
@@ -467,14 +474,8 @@ export interface JsonMembers {
  * where each value lies, so a value can be edited in place, leaving every other byte as it is.
  */
 export function jsonMembers(body: Uint8Array): BodyRead<JsonMembers> {
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    return { ok: false, reason: 'body is not valid UTF-8' };
-  }
-  if (text.charCodeAt(0) === 0xfeff)
-    return { ok: false, reason: 'body starts with a byte order mark' };
+  const text = bodyText(body);
+  if (typeof text !== 'string') return text;
   try {
     const p = new Parser(text);
     p.ws();
