@@ -93,6 +93,9 @@ function readSome(req: IncomingMessage, n: number | 'all'): Promise<Buffer> {
 async function run(kind: Kind, piece: number, wait: boolean, transport: 'tcp' | 'tls' | 'unix') {
   let handlerCalls = 0;
   let read: Buffer = Buffer.alloc(0);
+  // The client ends only once the takeover happened: an EOF before it is another case.
+  let taken!: () => void;
+  const takenOver = new Promise<void>((r) => (taken = r));
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     handlerCalls++;
     void (async () => {
@@ -101,6 +104,7 @@ async function run(kind: Kind, piece: number, wait: boolean, transport: 'tcp' | 
       if (kind.answer === 'writeHead101')
         res.writeHead(101, { Connection: 'Upgrade', Upgrade: 'tcp' });
       const { socket, head } = await hijack(req, res);
+      taken();
       const got = await collect(head, socket);
       socket.end(Buffer.concat([Buffer.from(`ECHO ${got.length}:`), got]));
     })().catch((err) => {
@@ -114,7 +118,8 @@ async function run(kind: Kind, piece: number, wait: boolean, transport: 'tcp' | 
     const client = l.connect();
     const all = readAll(client);
     await send(client, Buffer.from(kind.request + after, 'latin1'), piece);
-    await sleep(30);
+    await Promise.race([takenOver, sleep(5000)]);
+    await sleep(10);
     client.end('LATER');
     const out = await all;
     const at = out.indexOf('ECHO ');
