@@ -480,9 +480,9 @@ export class Gate {
   }
 
   /**
-   * Lets go of the connection for a takeover of a request the gate did not hold (one the
-   * takeover filter left out): Node's parser had it. Returns what the gate still kept
-   * (bytes that came after, for the taker).
+   * Lets go of the connection for a takeover: of the request the gate holds
+   * (completeTakeover), or of one the takeover filter left out (Node's parser had it).
+   * Returns the bytes the gate kept, for the taker; nothing once released.
    */
   release(): Buffer[] {
     if (this.detached) return [];
@@ -515,22 +515,15 @@ export class Gate {
     }
     m.framing.release();
     if (this.waitsForClose) this.socket.removeListener('close', this.pumpLater);
-    const head = this.pending.splice(0);
-    this.pendingBytes = 0;
-    this.detached = true;
-    this.socket.removeListener('data', this.onData);
-    this.socket.removeListener('drain', this.onDrain);
-    if (this.pausedSocket) this.pausedSocket = false;
+    const head = this.release();
     const take = m.take!;
     m.take = null;
-    (this.socket as unknown as { push: typeof gatedPush }).push = net.Socket.prototype.push;
     take(head);
     // The EOF of a half-closed client reaches the taker after the bytes it was handed.
     this.releaseEof();
     // Nothing of the gate outlives the takeover: a spliced stream keeps only its sockets.
     // Assigned, not deleted (a delete would turn these hot objects into dictionaries), and
     // only the links that exist (adding a property is a shape change too).
-    (this.socket as unknown as Record<symbol, unknown>)[kGate] = undefined;
     (m.req as unknown as Record<symbol, unknown>)[kMessage] = undefined;
     if (m.res) {
       (m.res as unknown as Record<symbol, unknown>)[kMessage] = undefined;
